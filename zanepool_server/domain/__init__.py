@@ -1,0 +1,1 @@
+"""The domain: pools, their drivers' connections, the health monitor, list queries."""

@@ -1,0 +1,322 @@
+"""Pools: registration, reads, updates, deregistration and syncs with their clusters."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from zanepool_server import deadline
+from zanepool_server.domain import paging, validation
+from zanepool_server.domain.connections import Connections
+from zanepool_server.domain.events import EventLog
+from zanepool_server.drivers.base import ClusterDriver, DriverFactory
+from zanepool_server.errors import (
+    Aborted,
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ZanePoolError,
+)
+from zanepool_server.model import (
+    Capability,
+    ClusterSnapshot,
+    Credentials,
+    Driver,
+    Pool,
+    PoolState,
+)
+from zanepool_server.query import Field, Kind, Order, parse_filter, parse_order_by
+from zanepool_server.store.mongo import Store
+
+log = logging.getLogger(__name__)
+
+FILTER_SPEC: Mapping[str, Field] = {
+    "name": Field(Kind.STRING),
+    "display_name": Field(Kind.STRING),
+    "endpoint": Field(Kind.STRING),
+    "driver": Field(Kind.ENUM, tuple(d.value for d in Driver), "DRIVER_"),
+    "state": Field(Kind.ENUM, tuple(s.value for s in PoolState), "STATE_"),
+    "labels": Field(Kind.MAP),
+    "create_time": Field(Kind.TIMESTAMP),
+    "update_time": Field(Kind.TIMESTAMP),
+}
+ORDER_FIELDS = ("name", "display_name", "create_time", "update_time", "state", "driver")
+MUTABLE = ("display_name", "labels", "endpoint", "credentials")
+
+#: How long a FULL view waits on the cluster before it answers with the last snapshot.
+FULL_VIEW_CAP = 5.0
+#: How long a registration or refresh waits on the cluster.
+CONTACT_CAP = 15.0
+
+
+@dataclass(frozen=True)
+class PoolDraft:
+    """What a caller gives to register a pool."""
+
+    driver: Driver
+    endpoint: str
+    display_name: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    credentials: Credentials = field(default_factory=Credentials)
+
+
+@dataclass(frozen=True)
+class PoolPatch:
+    """An UpdatePool: the new values and the mask paths that say which to apply."""
+
+    paths: tuple[str, ...]
+    values: PoolDraft
+    etag: str = ""
+
+
+@dataclass(frozen=True)
+class Page:
+    pools: list[Pool]
+    next_page_token: str
+
+
+def _now() -> datetime:
+    # MongoDB keeps milliseconds: round here so what we return equals what we store.
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def _etag() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+class Pools:
+    """The pool domain. Owns the per-pool driver connections."""
+
+    def __init__(self, store: Store, drivers: DriverFactory, *, clock: Callable[[], datetime] = _now) -> None:
+        self._store = store
+        self._drivers = drivers
+        self._connections = Connections(drivers)
+        self._events = EventLog(store)
+        self._clock = clock
+
+    async def aclose(self) -> None:
+        await self._connections.aclose()
+
+    # --- reads --------------------------------------------------------------------------------
+
+    async def get(self, pool_id: str) -> Pool:
+        pool = await self._store.get_pool(pool_id)
+        if pool is None:
+            raise NotFound(f"pools/{pool_id} does not exist", reason="POOL_NOT_FOUND",
+                           metadata={"pool": f"pools/{pool_id}"})
+        return pool
+
+    async def get_full(self, pool_id: str) -> Pool:
+        """The stored pool merged with a live read; the last snapshot when the cluster is slow or down."""
+        pool = await self.get(pool_id)
+        try:
+            with deadline.scope(deadline.remaining(FULL_VIEW_CAP)):
+                snap = await self._connections.for_pool(pool).snapshot()
+            self._check_identity(pool, snap)
+        except ZanePoolError as exc:
+            seen = pool.last_sync_time.isoformat() if pool.last_sync_time else "never"
+            return pool.with_changes(
+                state=PoolState.UNREACHABLE,
+                state_message=f"live read failed ({exc.message}); showing the snapshot of {seen}",
+            )
+        state, message = snap.state()
+        return pool.with_changes(info=snap.info, nodes=snap.nodes, state=state, state_message=message,
+                                 last_sync_time=self._clock())
+
+    async def list(self, *, filter_text: str, order_by: str, page_size: int, page_token: str) -> Page:
+        size = validation.page_size(page_size)
+        expr = parse_filter(filter_text, FILTER_SPEC)
+        order = parse_order_by(order_by, ORDER_FIELDS)
+        query = paging.fingerprint("pools", filter_text, order.text())
+        after = paging.decode(page_token, query, len(order.keys))
+        # One more than asked tells whether a next page exists without a second query.
+        pools = await self._store.list_pools(expr, order, after, size + 1)
+        token = ""
+        if len(pools) > size:
+            pools = pools[:size]
+            token = paging.encode(query, _sort_key(pools[-1], order))
+        return Page(pools, token)
+
+    # --- registration ---------------------------------------------------------------------------
+
+    async def register(self, pool_id: str, draft: PoolDraft, *, validate_only: bool = False) -> Pool:
+        validation.pool_id(pool_id)
+        draft = _checked(draft)
+        if await self._store.get_pool(pool_id) is not None:
+            raise AlreadyExists(f"pools/{pool_id} already exists", reason="POOL_ALREADY_EXISTS",
+                                metadata={"pool": f"pools/{pool_id}"})
+        driver = self._drivers.open(draft.driver, draft.endpoint, draft.credentials)
+        adopted = False
+        try:
+            with deadline.scope(deadline.remaining(CONTACT_CAP)):
+                snap = await driver.snapshot()
+            if not snap.cluster_id:
+                raise FailedPrecondition(f"{draft.endpoint} reports no cluster id", reason="NO_CLUSTER_ID",
+                                         metadata={"endpoint": draft.endpoint})
+            existing = await self._store.find_pool_by_cluster(snap.cluster_id)
+            if existing is not None:
+                raise AlreadyExists(
+                    f"this cluster is already registered as pools/{existing}",
+                    reason="CLUSTER_ALREADY_REGISTERED",
+                    metadata={"cluster_id": snap.cluster_id, "pool": f"pools/{existing}"},
+                )
+            now = self._clock()
+            state, message = snap.state()
+            pool = Pool(
+                pool_id=pool_id, uid=str(uuid.uuid4()), driver=draft.driver, endpoint=draft.endpoint,
+                display_name=draft.display_name, labels=draft.labels, credentials=draft.credentials,
+                state=state, state_message=message, cluster_id=snap.cluster_id, info=snap.info,
+                nodes=snap.nodes, create_time=now, update_time=now, last_sync_time=now, etag=_etag(),
+            )
+            if validate_only:
+                return pool
+            await self._store.insert_pool(pool)
+            self._connections.adopt(pool, driver)
+            adopted = True
+        finally:
+            if not adopted:
+                await driver.aclose()
+        await self._events.record(pool.name, "registered", {"driver": pool.driver.value,
+                                                              "endpoint": pool.endpoint, "state": state.value})
+        return pool
+
+    async def update(self, pool_id: str, patch: PoolPatch) -> Pool:
+        current = await self.get(pool_id)
+        if patch.etag and patch.etag != current.etag:
+            raise Aborted(f"pools/{pool_id} has changed since etag {patch.etag} was read",
+                          reason="ETAG_MISMATCH", metadata={"pool": current.name, "etag": current.etag})
+        changed = _apply(current, patch)
+        _checked(PoolDraft(changed.driver, changed.endpoint, changed.display_name, changed.labels,
+                           changed.credentials))
+        if (changed.endpoint, changed.credentials) != (current.endpoint, current.credentials):
+            await self._verify_same_cluster(changed)
+        changed = changed.with_changes(update_time=self._clock(), etag=_etag())
+        stored = await self._store.replace_pool(changed, expected_etag=current.etag)
+        if stored is None:
+            raise Aborted(f"pools/{pool_id} was changed or deleted by another call; read it again",
+                          reason="CONCURRENT_MODIFICATION", metadata={"pool": current.name})
+        await self._events.record(stored.name, "updated", {"fields": ",".join(patch.paths)})
+        return stored
+
+    async def _verify_same_cluster(self, pool: Pool) -> None:
+        driver = self._drivers.open(pool.driver, pool.endpoint, pool.credentials)
+        try:
+            with deadline.scope(deadline.remaining(CONTACT_CAP)):
+                snap = await driver.snapshot()
+        finally:
+            await driver.aclose()
+        self._check_identity(pool, snap)
+
+    @staticmethod
+    def _check_identity(pool: Pool, snap: ClusterSnapshot) -> None:
+        if snap.cluster_id != pool.cluster_id:
+            raise FailedPrecondition(
+                f"{pool.endpoint} now answers for cluster {snap.cluster_id}, not the registered {pool.cluster_id}",
+                reason="CLUSTER_MISMATCH",
+                metadata={"endpoint": pool.endpoint, "cluster_id": snap.cluster_id,
+                          "registered_cluster_id": pool.cluster_id},
+            )
+
+    async def delete(self, pool_id: str, etag: str = "") -> None:
+        current = await self.get(pool_id)
+        if etag and etag != current.etag:
+            raise Aborted(f"pools/{pool_id} has changed since etag {etag} was read", reason="ETAG_MISMATCH",
+                          metadata={"pool": current.name, "etag": current.etag})
+        if not await self._store.delete_pool(pool_id, expected_etag=current.etag):
+            raise Aborted(f"pools/{pool_id} was changed or deleted by another call; read it again",
+                          reason="CONCURRENT_MODIFICATION", metadata={"pool": current.name})
+        self._connections.forget(pool_id)
+        await self._events.record(current.name, "deleted")
+
+    # --- syncs ---------------------------------------------------------------------------------
+
+    async def refresh(self, pool_id: str) -> Pool:
+        pool = await self.get(pool_id)
+        with deadline.scope(deadline.remaining(CONTACT_CAP)):
+            return await self.sync(pool)
+
+    async def sync(self, pool: Pool) -> Pool:
+        """Read the cluster, store what was seen and move the state; never raises for the cluster."""
+        snap: ClusterSnapshot | None = None
+        try:
+            snap = await self._connections.for_pool(pool).snapshot()
+            self._check_identity(pool, snap)
+            state, message = snap.state()
+        except ZanePoolError as exc:
+            snap = None
+            state, message = PoolState.UNREACHABLE, exc.message
+        stored = await self._store.save_sync(pool.pool_id, pool.uid, state=state, message=message,
+                                             snapshot=snap, synced_at=self._clock())
+        if stored is None:
+            raise NotFound(f"{pool.name} was deleted during the sync", reason="POOL_NOT_FOUND",
+                           metadata={"pool": pool.name})
+        if stored.state != pool.state:
+            log.info("pool state changed", extra={"pool": pool.name, "old": pool.state.value,
+                                                  "new": stored.state.value, "why": message})
+            await self._events.record(pool.name, "state_changed",
+                                      {"old_state": pool.state.value, "new_state": stored.state.value},
+                                      message)
+        return stored
+
+    async def sync_by_id(self, pool_id: str, uid: str) -> Pool | None:
+        pool = await self._store.get_pool(pool_id)
+        if pool is None or pool.uid != uid:
+            return None
+        return await self.sync(pool)
+
+    def capabilities(self, kind: Driver) -> frozenset[Capability]:
+        return self._drivers.capabilities(kind)
+
+
+def _sort_key(pool: Pool, order: Order) -> list[Any]:
+    values = {"name": pool.pool_id, "display_name": pool.display_name, "create_time": pool.create_time,
+              "update_time": pool.update_time, "state": pool.state.value, "driver": pool.driver.value}
+    return [values[f] for f, _ in order.keys]
+
+
+def _checked(draft: PoolDraft) -> PoolDraft:
+    validation.endpoint(draft.driver, draft.endpoint)
+    validation.display_name(draft.display_name)
+    validation.labels(draft.labels)
+    validation.credentials(draft.driver, draft.endpoint, draft.credentials)
+    return draft
+
+
+def _apply(pool: Pool, patch: PoolPatch) -> Pool:
+    if not patch.paths:
+        raise InvalidArgument.field("update_mask", f"name at least one field: {', '.join(MUTABLE)}",
+                                    reason="MISSING_UPDATE_MASK")
+    changes: dict[str, Any] = {}
+    labels = dict(pool.labels)
+    for path in patch.paths:
+        if path == "*":
+            changes |= {"display_name": patch.values.display_name, "endpoint": patch.values.endpoint,
+                        "credentials": patch.values.credentials}
+            labels = dict(patch.values.labels)
+        elif path in ("display_name", "endpoint", "credentials"):
+            changes[path] = getattr(patch.values, path)
+        elif path == "labels":
+            labels = dict(patch.values.labels)
+        elif path.startswith("labels."):
+            key = validation.label_key(path[len("labels."):], "update_mask")
+            if key in patch.values.labels:
+                labels[key] = patch.values.labels[key]
+            else:
+                labels.pop(key, None)  # AIP-134: a masked key absent from the values is removed
+        else:
+            reason = "FIELD_NOT_MUTABLE" if path in _ALL_FIELDS else "UNKNOWN_FIELD"
+            raise InvalidArgument.field("update_mask", f"{path!r} cannot be updated; mutable: {', '.join(MUTABLE)}",
+                                        reason=reason, metadata={"path": path})
+    return pool.with_changes(labels=labels, **changes)
+
+
+_ALL_FIELDS = frozenset({
+    "name", "uid", "driver", "state", "state_message", "info", "nodes", "create_time", "update_time",
+    "last_sync_time", "etag", "credentials_set", "cluster_id", "capabilities",
+})

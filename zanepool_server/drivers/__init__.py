@@ -1,0 +1,1 @@
+"""Cluster drivers: one module per cluster kind, each knowing nothing of gRPC or the store."""

@@ -1,0 +1,1 @@
+"""Persistence: MongoDB through PyMongo's async API, and the embedded engine."""
