@@ -70,8 +70,9 @@ SERVER_OPTIONS = (
 class ZanePoolServer:
     """One server process's worth of parts. ``start`` once, ``stop`` once (idempotent)."""
 
-    def __init__(self, settings: config.Settings, *, drivers: DriverFactory | None = None,
-                 replica: str | None = None) -> None:
+    def __init__(
+        self, settings: config.Settings, *, drivers: DriverFactory | None = None, replica: str | None = None
+    ) -> None:
         self.settings = settings
         self._drivers = drivers or Drivers()
         self._replica = replica
@@ -102,7 +103,11 @@ class ZanePoolServer:
         server.add_generic_rpc_handlers([unimplemented.handler(svc) for svc in LATER_SERVICES])
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
-            (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+            (
+                *SERVICE_NAMES,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ),
             server,
         )
         self.port = server.add_insecure_port(s.listen)
@@ -113,13 +118,26 @@ class ZanePoolServer:
         for name in ("", *SERVICE_NAMES):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
-        self.monitor = Monitor(self.pools, self.store, MonitorSettings(
-            interval=s.monitor_interval, concurrency=s.monitor_concurrency, pool_timeout=s.monitor_timeout,
-        ), replica=self._replica)
+        self.monitor = Monitor(
+            self.pools,
+            self.store,
+            MonitorSettings(
+                interval=s.monitor_interval,
+                concurrency=s.monitor_concurrency,
+                pool_timeout=s.monitor_timeout,
+            ),
+            replica=self._replica,
+        )
         self.monitor.start()
         host = s.listen.rsplit(":", 1)[0]
-        log.info("serving", extra={"address": f"{host}:{self.port}", "store": "embedded" if self._embedded
-                                   else "mongodb", "monitor_interval": s.monitor_interval})
+        log.info(
+            "serving",
+            extra={
+                "address": f"{host}:{self.port}",
+                "store": "embedded" if self._embedded else "mongodb",
+                "monitor_interval": s.monitor_interval,
+            },
+        )
         return self.port
 
     async def stop(self) -> None:

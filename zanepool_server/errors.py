@@ -73,8 +73,12 @@ class InvalidArgument(ZanePoolError):
     ) -> InvalidArgument:
         """One bad field: the message, the ErrorInfo and the BadRequest all name it."""
         meta = {"field": field, **(metadata or {})}
-        return cls(f"{field}: {description}", reason=reason, metadata=meta,
-                   violations=[FieldViolation(field, description)])
+        return cls(
+            f"{field}: {description}",
+            reason=reason,
+            metadata=meta,
+            violations=[FieldViolation(field, description)],
+        )
 
 
 class NotFound(ZanePoolError):

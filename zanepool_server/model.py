@@ -165,7 +165,10 @@ class ClusterSnapshot:
         down = [n.hostname or n.node_id for n in self.nodes if n.state != NodeState.READY]
         if not down:
             return PoolState.READY, f"{len(self.nodes)} of {len(self.nodes)} nodes ready"
-        return PoolState.DEGRADED, f"{len(down)} of {len(self.nodes)} nodes not ready: {', '.join(sorted(down))}"
+        return (
+            PoolState.DEGRADED,
+            f"{len(down)} of {len(self.nodes)} nodes not ready: {', '.join(sorted(down))}",
+        )
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,10 @@ class _Parser:
             if self.is_word("NOT") or self.is_word("-"):
                 self.take()
                 return Not(self.unary())
+            tok = self.peek()
+            if tok is not None and tok[0] == "word" and tok[1].startswith("-"):
+                self.toks[self.i] = ("word", tok[1][1:])  # `-field = x` is NOT field = x
+                return Not(self.unary())
             if self.peek() == ("paren", "("):
                 self.take()
                 expr = self.or_()
@@ -177,7 +181,9 @@ def _compare(text: str, spec: Spec, name: str, op: str, raw: str, *, quoted: boo
     field = spec.get(base)
     if field is None or (field.kind is Kind.MAP) != bool(key):
         allowed = ", ".join(f"{k}.<key>" if f.kind is Kind.MAP else k for k, f in sorted(spec.items()))
-        raise _bad(text, f"cannot filter on {name!r}; filterable fields: {allowed}", "UNSUPPORTED_FILTER_FIELD")
+        raise _bad(
+            text, f"cannot filter on {name!r}; filterable fields: {allowed}", "UNSUPPORTED_FILTER_FIELD"
+        )
     presence = raw == "*" and not quoted
     if field.kind in (Kind.STRING, Kind.MAP, Kind.ENUM) and op in ("<", "<=", ">", ">="):
         raise _bad(text, f"{name} does not support {op}", "UNSUPPORTED_FILTER_OPERATOR")
@@ -188,9 +194,11 @@ def _compare(text: str, spec: Spec, name: str, op: str, raw: str, *, quoted: boo
     if field.kind is Kind.ENUM:
         value = raw.upper()
         if field.prefix and value.startswith(field.prefix):
-            value = value[len(field.prefix):]
+            value = value[len(field.prefix) :]
         if value not in field.values:
-            raise _bad(text, f"{raw!r} is not a {name}; one of: {', '.join(field.values)}", "INVALID_FILTER_VALUE")
+            raise _bad(
+                text, f"{raw!r} is not a {name}; one of: {', '.join(field.values)}", "INVALID_FILTER_VALUE"
+            )
         if op == ":":
             op = "="
         return Compare(base, op, value, key)
@@ -236,7 +244,10 @@ def matches(expr: Expr | None, get: Callable[[str, str], Any]) -> bool:
     if actual is None:
         return False
     ops: dict[str, Callable[[Any, Any], bool]] = {
-        "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+        "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b,
+        ">": lambda a, b: a > b,
+        ">=": lambda a, b: a >= b,
     }
     return ops[expr.op](actual, expr.value)
 
@@ -256,14 +267,26 @@ def parse_order_by(text: str, allowed: Sequence[str]) -> Order:
     for part in (p.strip() for p in text.split(",")) if text.strip() else ():
         words = part.split()
         if not words or len(words) > 2 or (len(words) == 2 and words[1].lower() not in ("asc", "desc")):
-            raise InvalidArgument.field("order_by", f"cannot read {part!r}; use `field` or `field desc`",
-                                        reason="INVALID_ORDER_BY", metadata={"order_by": text[:200]})
+            raise InvalidArgument.field(
+                "order_by",
+                f"cannot read {part!r}; use `field` or `field desc`",
+                reason="INVALID_ORDER_BY",
+                metadata={"order_by": text[:200]},
+            )
         if words[0] not in allowed:
-            raise InvalidArgument.field("order_by", f"cannot order by {words[0]!r}; one of: {', '.join(allowed)}",
-                                        reason="UNSUPPORTED_ORDER_BY", metadata={"order_by": text[:200]})
+            raise InvalidArgument.field(
+                "order_by",
+                f"cannot order by {words[0]!r}; one of: {', '.join(allowed)}",
+                reason="UNSUPPORTED_ORDER_BY",
+                metadata={"order_by": text[:200]},
+            )
         if any(words[0] == k for k, _ in keys):
-            raise InvalidArgument.field("order_by", f"{words[0]!r} is given twice",
-                                        reason="INVALID_ORDER_BY", metadata={"order_by": text[:200]})
+            raise InvalidArgument.field(
+                "order_by",
+                f"{words[0]!r} is given twice",
+                reason="INVALID_ORDER_BY",
+                metadata={"order_by": text[:200]},
+            )
         keys.append((words[0], len(words) == 2 and words[1].lower() == "desc"))
     if not any(k == "name" for k, _ in keys):
         keys.append(("name", False))

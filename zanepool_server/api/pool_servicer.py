@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import grpc
-
 from zanepool.v1 import pool_service_pb2 as ps
 from zanepool.v1 import pool_service_pb2_grpc as ps_grpc
 from zanepool.v1 import resources_pb2 as pb
 from zanepool_server.api import convert
-from zanepool_server.api.status import unary
+from zanepool_server.api.status import Context, unary
 from zanepool_server.domain import validation
 from zanepool_server.domain.pools import PoolPatch, Pools
 from zanepool_server.errors import InvalidArgument, Unimplemented
@@ -25,8 +23,9 @@ class PoolServicer(ps_grpc.PoolServiceServicer):
         return convert.pool_out(pool, self._pools.capabilities(pool.driver), with_nodes=with_nodes)
 
     @unary
-    async def RegisterPool(self, request: ps.RegisterPoolRequest, context: grpc.aio.ServicerContext
-                           ) -> ps.RegisterPoolResponse:
+    async def RegisterPool(
+        self, request: ps.RegisterPoolRequest, context: Context
+    ) -> ps.RegisterPoolResponse:
         validation.pool_id(request.pool_id)
         if not request.HasField("pool"):
             raise InvalidArgument.field("pool", "is required", reason="MISSING_FIELD")
@@ -35,31 +34,38 @@ class PoolServicer(ps_grpc.PoolServiceServicer):
         return ps.RegisterPoolResponse(pool=self._out(pool))
 
     @unary
-    async def CreatePool(self, request: ps.CreatePoolRequest, context: grpc.aio.ServicerContext
-                         ) -> ps.CreatePoolResponse:
+    async def CreatePool(self, request: ps.CreatePoolRequest, context: Context) -> ps.CreatePoolResponse:
         validation.pool_id(request.pool_id)
         raise _later("CreatePool", "building a swarm from bare engines comes with the complete Swarm driver")
 
     @unary
-    async def GetPool(self, request: ps.GetPoolRequest, context: grpc.aio.ServicerContext) -> ps.GetPoolResponse:
+    async def GetPool(self, request: ps.GetPoolRequest, context: Context) -> ps.GetPoolResponse:
         pool_id = validation.pool_name(request.name)
         if request.view not in _VIEWS:
-            raise InvalidArgument.field("view", f"{request.view} is not a PoolView", reason="INVALID_ENUM_VALUE",
-                                        metadata={"value": request.view})
+            raise InvalidArgument.field(
+                "view",
+                f"{request.view} is not a PoolView",
+                reason="INVALID_ENUM_VALUE",
+                metadata={"value": request.view},
+            )
         if request.view == pb.POOL_VIEW_FULL:
             return ps.GetPoolResponse(pool=self._out(await self._pools.get_full(pool_id), with_nodes=True))
         return ps.GetPoolResponse(pool=self._out(await self._pools.get(pool_id)))
 
     @unary
-    async def ListPools(self, request: ps.ListPoolsRequest, context: grpc.aio.ServicerContext
-                        ) -> ps.ListPoolsResponse:
-        page = await self._pools.list(filter_text=request.filter, order_by=request.order_by,
-                                      page_size=request.page_size, page_token=request.page_token)
-        return ps.ListPoolsResponse(pools=[self._out(p) for p in page.pools], next_page_token=page.next_page_token)
+    async def ListPools(self, request: ps.ListPoolsRequest, context: Context) -> ps.ListPoolsResponse:
+        page = await self._pools.list(
+            filter_text=request.filter,
+            order_by=request.order_by,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return ps.ListPoolsResponse(
+            pools=[self._out(p) for p in page.pools], next_page_token=page.next_page_token
+        )
 
     @unary
-    async def UpdatePool(self, request: ps.UpdatePoolRequest, context: grpc.aio.ServicerContext
-                         ) -> ps.UpdatePoolResponse:
+    async def UpdatePool(self, request: ps.UpdatePoolRequest, context: Context) -> ps.UpdatePoolResponse:
         if not request.HasField("pool"):
             raise InvalidArgument.field("pool", "is required", reason="MISSING_FIELD")
         pool_id = validation.pool_name(request.pool.name, "pool.name")
@@ -74,18 +80,19 @@ class PoolServicer(ps_grpc.PoolServiceServicer):
         return ps.UpdatePoolResponse(pool=self._out(await self._pools.update(pool_id, patch)))
 
     @unary
-    async def DeletePool(self, request: ps.DeletePoolRequest, context: grpc.aio.ServicerContext
-                         ) -> ps.DeletePoolResponse:
+    async def DeletePool(self, request: ps.DeletePoolRequest, context: Context) -> ps.DeletePoolResponse:
         await self._pools.delete(validation.pool_name(request.name), request.etag)
         return ps.DeletePoolResponse()
 
     @unary
-    async def RefreshPool(self, request: ps.RefreshPoolRequest, context: grpc.aio.ServicerContext
-                          ) -> ps.RefreshPoolResponse:
+    async def RefreshPool(self, request: ps.RefreshPoolRequest, context: Context) -> ps.RefreshPoolResponse:
         pool = await self._pools.refresh(validation.pool_name(request.name))
         return ps.RefreshPoolResponse(pool=self._out(pool, with_nodes=True))
 
 
 def _later(rpc: str, why: str) -> Unimplemented:
-    return Unimplemented(f"{rpc} is not implemented yet: {why}", reason="NOT_IMPLEMENTED_YET",
-                         metadata={"rpc": f"zanepool.v1.PoolService/{rpc}"})
+    return Unimplemented(
+        f"{rpc} is not implemented yet: {why}",
+        reason="NOT_IMPLEMENTED_YET",
+        metadata={"rpc": f"zanepool.v1.PoolService/{rpc}"},
+    )

@@ -67,25 +67,36 @@ def _packed(message: Any) -> any_pb2.Any:
 
 def to_status(error: ZanePoolError) -> grpc.Status:
     code = code_of(error)
-    details = [_packed(error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=error.metadata))]
+    details = [
+        _packed(error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=error.metadata))
+    ]
     if isinstance(error, InvalidArgument) and error.violations:
-        bad = error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-            for v in error.violations
-        ])
+        bad = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                for v in error.violations
+            ]
+        )
         details.append(_packed(bad))
     proto = status_pb2.Status(code=getattr(code_pb2, code.name), message=error.message, details=details)
-    return rpc_status.to_status(proto)
+    status: grpc.Status = rpc_status.to_status(proto)
+    return status
 
 
 def internal_status(exc: BaseException) -> grpc.Status:
     """A bug of ours: say so without leaking internals; the log has the traceback."""
-    info = error_details_pb2.ErrorInfo(reason="INTERNAL_ERROR", domain=DOMAIN,
-                                       metadata={"error": type(exc).__name__})
-    proto = status_pb2.Status(code=code_pb2.INTERNAL, message="internal error; see the server log",
-                              details=[_packed(info)])
-    return rpc_status.to_status(proto)
+    info = error_details_pb2.ErrorInfo(
+        reason="INTERNAL_ERROR", domain=DOMAIN, metadata={"error": type(exc).__name__}
+    )
+    proto = status_pb2.Status(
+        code=code_pb2.INTERNAL, message="internal error; see the server log", details=[_packed(info)]
+    )
+    status: grpc.Status = rpc_status.to_status(proto)
+    return status
 
+
+#: The servicer context type of every handler.
+Context = grpc.aio.ServicerContext[Any, Any]
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
@@ -97,19 +108,19 @@ class CallSettings:
     default_timeout: float = 30.0
 
 
-def _budget(context: grpc.aio.ServicerContext) -> float:
+def _budget(context: Context) -> float:
     left = context.time_remaining()
     cap = CallSettings.default_timeout
     return cap if left is None else min(left, cap)
 
 
 def unary(
-    fn: Callable[[Any, Req, grpc.aio.ServicerContext], Awaitable[Resp]],
-) -> Callable[[Any, Req, grpc.aio.ServicerContext], Awaitable[Resp]]:
+    fn: Callable[[Any, Req, Context], Awaitable[Resp]],
+) -> Callable[[Any, Req, Context], Awaitable[Resp]]:
     """Wrap a unary handler: a deadline scope for the domain, and domain errors as rich statuses."""
 
     @functools.wraps(fn)
-    async def wrapper(self: Any, request: Req, context: grpc.aio.ServicerContext) -> Resp:
+    async def wrapper(self: Any, request: Req, context: Context) -> Resp:
         try:
             with deadline.scope(_budget(context)):
                 return await fn(self, request, context)
@@ -126,12 +137,12 @@ def unary(
 
 
 def streaming(
-    fn: Callable[[Any, Req, grpc.aio.ServicerContext], AsyncIterator[Resp]],
-) -> Callable[[Any, Req, grpc.aio.ServicerContext], AsyncIterator[Resp]]:
+    fn: Callable[[Any, Req, Context], AsyncIterator[Resp]],
+) -> Callable[[Any, Req, Context], AsyncIterator[Resp]]:
     """The streaming twin of :func:`unary` (no deadline cap: streams live as long as the caller)."""
 
     @functools.wraps(fn)
-    async def wrapper(self: Any, request: Req, context: grpc.aio.ServicerContext) -> AsyncIterator[Resp]:
+    async def wrapper(self: Any, request: Req, context: Context) -> AsyncIterator[Resp]:
         try:
             async for item in fn(self, request, context):
                 yield item

@@ -14,8 +14,18 @@ log = logging.getLogger(__name__)
 
 def _key(pool: Pool) -> str:
     creds = pool.credentials
-    material = "\x00".join((pool.uid, pool.driver.value, pool.endpoint, creds.ca_pem, creds.cert_pem,
-                            creds.key_pem, creds.bearer_token, creds.kubeconfig))
+    material = "\x00".join(
+        (
+            pool.uid,
+            pool.driver.value,
+            pool.endpoint,
+            creds.ca_pem,
+            creds.cert_pem,
+            creds.key_pem,
+            creds.bearer_token,
+            creds.kubeconfig,
+        )
+    )
     return hashlib.sha256(material.encode()).hexdigest()
 
 

@@ -17,13 +17,20 @@ class EventLog:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    async def record(self, pool: str, action: str, attributes: Mapping[str, str] | None = None,
-                     message: str = "") -> None:
+    async def record(
+        self, pool: str, action: str, attributes: Mapping[str, str] | None = None, message: str = ""
+    ) -> None:
         """Record an event. The change it reports has happened already, so a store failure here
         is logged rather than failing the call that made the change."""
         event = {
-            "source": "ZANEPOOL", "pool": pool, "kind": "pool", "action": action, "resource": pool,
-            "attributes": dict(attributes or {}), "time": datetime.now(UTC), "message": message,
+            "source": "ZANEPOOL",
+            "pool": pool,
+            "kind": "pool",
+            "action": action,
+            "resource": pool,
+            "attributes": dict(attributes or {}),
+            "time": datetime.now(UTC),
+            "message": message,
         }
         try:
             await self._store.append_event(event)

@@ -42,7 +42,9 @@ class MonitorSettings:
 class Monitor:
     """Owns the refresh loop; :meth:`shutdown` is idempotent and waits for it to stop."""
 
-    def __init__(self, pools: Pools, store: Store, settings: MonitorSettings, *, replica: str | None = None) -> None:
+    def __init__(
+        self, pools: Pools, store: Store, settings: MonitorSettings, *, replica: str | None = None
+    ) -> None:
         self._pools = pools
         self._store = store
         self.settings = settings

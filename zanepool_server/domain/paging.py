@@ -45,9 +45,11 @@ def decode(token: str, query: str, width: int) -> list[Any] | None:
         after = [_decode_value(v) for v in doc["a"]]
         q = doc["q"]
     except (binascii.Error, ValueError, KeyError, TypeError):
-        raise InvalidArgument.field("page_token", "is not a page token this server made",
-                                    reason="INVALID_PAGE_TOKEN") from None
+        raise InvalidArgument.field(
+            "page_token", "is not a page token this server made", reason="INVALID_PAGE_TOKEN"
+        ) from None
     if q != query or len(after) != width:
-        raise InvalidArgument.field("page_token", "was made for another filter or order_by",
-                                    reason="PAGE_TOKEN_MISMATCH")
+        raise InvalidArgument.field(
+            "page_token", "was made for another filter or order_by", reason="PAGE_TOKEN_MISMATCH"
+        )
     return after

@@ -13,7 +13,7 @@ from zanepool_server import deadline
 from zanepool_server.domain import paging, validation
 from zanepool_server.domain.connections import Connections
 from zanepool_server.domain.events import EventLog
-from zanepool_server.drivers.base import ClusterDriver, DriverFactory
+from zanepool_server.drivers.base import DriverFactory
 from zanepool_server.errors import (
     Aborted,
     AlreadyExists,
@@ -108,8 +108,11 @@ class Pools:
     async def get(self, pool_id: str) -> Pool:
         pool = await self._store.get_pool(pool_id)
         if pool is None:
-            raise NotFound(f"pools/{pool_id} does not exist", reason="POOL_NOT_FOUND",
-                           metadata={"pool": f"pools/{pool_id}"})
+            raise NotFound(
+                f"pools/{pool_id} does not exist",
+                reason="POOL_NOT_FOUND",
+                metadata={"pool": f"pools/{pool_id}"},
+            )
         return pool
 
     async def get_full(self, pool_id: str) -> Pool:
@@ -126,8 +129,9 @@ class Pools:
                 state_message=f"live read failed ({exc.message}); showing the snapshot of {seen}",
             )
         state, message = snap.state()
-        return pool.with_changes(info=snap.info, nodes=snap.nodes, state=state, state_message=message,
-                                 last_sync_time=self._clock())
+        return pool.with_changes(
+            info=snap.info, nodes=snap.nodes, state=state, state_message=message, last_sync_time=self._clock()
+        )
 
     async def list(self, *, filter_text: str, order_by: str, page_size: int, page_token: str) -> Page:
         size = validation.page_size(page_size)
@@ -149,16 +153,22 @@ class Pools:
         validation.pool_id(pool_id)
         draft = _checked(draft)
         if await self._store.get_pool(pool_id) is not None:
-            raise AlreadyExists(f"pools/{pool_id} already exists", reason="POOL_ALREADY_EXISTS",
-                                metadata={"pool": f"pools/{pool_id}"})
+            raise AlreadyExists(
+                f"pools/{pool_id} already exists",
+                reason="POOL_ALREADY_EXISTS",
+                metadata={"pool": f"pools/{pool_id}"},
+            )
         driver = self._drivers.open(draft.driver, draft.endpoint, draft.credentials)
         adopted = False
         try:
             with deadline.scope(deadline.remaining(CONTACT_CAP)):
                 snap = await driver.snapshot()
             if not snap.cluster_id:
-                raise FailedPrecondition(f"{draft.endpoint} reports no cluster id", reason="NO_CLUSTER_ID",
-                                         metadata={"endpoint": draft.endpoint})
+                raise FailedPrecondition(
+                    f"{draft.endpoint} reports no cluster id",
+                    reason="NO_CLUSTER_ID",
+                    metadata={"endpoint": draft.endpoint},
+                )
             existing = await self._store.find_pool_by_cluster(snap.cluster_id)
             if existing is not None:
                 raise AlreadyExists(
@@ -169,10 +179,22 @@ class Pools:
             now = self._clock()
             state, message = snap.state()
             pool = Pool(
-                pool_id=pool_id, uid=str(uuid.uuid4()), driver=draft.driver, endpoint=draft.endpoint,
-                display_name=draft.display_name, labels=draft.labels, credentials=draft.credentials,
-                state=state, state_message=message, cluster_id=snap.cluster_id, info=snap.info,
-                nodes=snap.nodes, create_time=now, update_time=now, last_sync_time=now, etag=_etag(),
+                pool_id=pool_id,
+                uid=str(uuid.uuid4()),
+                driver=draft.driver,
+                endpoint=draft.endpoint,
+                display_name=draft.display_name,
+                labels=draft.labels,
+                credentials=draft.credentials,
+                state=state,
+                state_message=message,
+                cluster_id=snap.cluster_id,
+                info=snap.info,
+                nodes=snap.nodes,
+                create_time=now,
+                update_time=now,
+                last_sync_time=now,
+                etag=_etag(),
             )
             if validate_only:
                 return pool
@@ -182,25 +204,37 @@ class Pools:
         finally:
             if not adopted:
                 await driver.aclose()
-        await self._events.record(pool.name, "registered", {"driver": pool.driver.value,
-                                                              "endpoint": pool.endpoint, "state": state.value})
+        await self._events.record(
+            pool.name,
+            "registered",
+            {"driver": pool.driver.value, "endpoint": pool.endpoint, "state": state.value},
+        )
         return pool
 
     async def update(self, pool_id: str, patch: PoolPatch) -> Pool:
         current = await self.get(pool_id)
         if patch.etag and patch.etag != current.etag:
-            raise Aborted(f"pools/{pool_id} has changed since etag {patch.etag} was read",
-                          reason="ETAG_MISMATCH", metadata={"pool": current.name, "etag": current.etag})
+            raise Aborted(
+                f"pools/{pool_id} has changed since etag {patch.etag} was read",
+                reason="ETAG_MISMATCH",
+                metadata={"pool": current.name, "etag": current.etag},
+            )
         changed = _apply(current, patch)
-        _checked(PoolDraft(changed.driver, changed.endpoint, changed.display_name, changed.labels,
-                           changed.credentials))
+        _checked(
+            PoolDraft(
+                changed.driver, changed.endpoint, changed.display_name, changed.labels, changed.credentials
+            )
+        )
         if (changed.endpoint, changed.credentials) != (current.endpoint, current.credentials):
             await self._verify_same_cluster(changed)
         changed = changed.with_changes(update_time=self._clock(), etag=_etag())
         stored = await self._store.replace_pool(changed, expected_etag=current.etag)
         if stored is None:
-            raise Aborted(f"pools/{pool_id} was changed or deleted by another call; read it again",
-                          reason="CONCURRENT_MODIFICATION", metadata={"pool": current.name})
+            raise Aborted(
+                f"pools/{pool_id} was changed or deleted by another call; read it again",
+                reason="CONCURRENT_MODIFICATION",
+                metadata={"pool": current.name},
+            )
         await self._events.record(stored.name, "updated", {"fields": ",".join(patch.paths)})
         return stored
 
@@ -217,20 +251,30 @@ class Pools:
     def _check_identity(pool: Pool, snap: ClusterSnapshot) -> None:
         if snap.cluster_id != pool.cluster_id:
             raise FailedPrecondition(
-                f"{pool.endpoint} now answers for cluster {snap.cluster_id}, not the registered {pool.cluster_id}",
+                f"{pool.endpoint} now answers for cluster {snap.cluster_id}, "
+                f"not the registered {pool.cluster_id}",
                 reason="CLUSTER_MISMATCH",
-                metadata={"endpoint": pool.endpoint, "cluster_id": snap.cluster_id,
-                          "registered_cluster_id": pool.cluster_id},
+                metadata={
+                    "endpoint": pool.endpoint,
+                    "cluster_id": snap.cluster_id,
+                    "registered_cluster_id": pool.cluster_id,
+                },
             )
 
     async def delete(self, pool_id: str, etag: str = "") -> None:
         current = await self.get(pool_id)
         if etag and etag != current.etag:
-            raise Aborted(f"pools/{pool_id} has changed since etag {etag} was read", reason="ETAG_MISMATCH",
-                          metadata={"pool": current.name, "etag": current.etag})
+            raise Aborted(
+                f"pools/{pool_id} has changed since etag {etag} was read",
+                reason="ETAG_MISMATCH",
+                metadata={"pool": current.name, "etag": current.etag},
+            )
         if not await self._store.delete_pool(pool_id, expected_etag=current.etag):
-            raise Aborted(f"pools/{pool_id} was changed or deleted by another call; read it again",
-                          reason="CONCURRENT_MODIFICATION", metadata={"pool": current.name})
+            raise Aborted(
+                f"pools/{pool_id} was changed or deleted by another call; read it again",
+                reason="CONCURRENT_MODIFICATION",
+                metadata={"pool": current.name},
+            )
         self._connections.forget(pool_id)
         await self._events.record(current.name, "deleted")
 
@@ -251,17 +295,26 @@ class Pools:
         except ZanePoolError as exc:
             snap = None
             state, message = PoolState.UNREACHABLE, exc.message
-        stored = await self._store.save_sync(pool.pool_id, pool.uid, state=state, message=message,
-                                             snapshot=snap, synced_at=self._clock())
+        stored = await self._store.save_sync(
+            pool.pool_id, pool.uid, state=state, message=message, snapshot=snap, synced_at=self._clock()
+        )
         if stored is None:
-            raise NotFound(f"{pool.name} was deleted during the sync", reason="POOL_NOT_FOUND",
-                           metadata={"pool": pool.name})
+            raise NotFound(
+                f"{pool.name} was deleted during the sync",
+                reason="POOL_NOT_FOUND",
+                metadata={"pool": pool.name},
+            )
         if stored.state != pool.state:
-            log.info("pool state changed", extra={"pool": pool.name, "old": pool.state.value,
-                                                  "new": stored.state.value, "why": message})
-            await self._events.record(pool.name, "state_changed",
-                                      {"old_state": pool.state.value, "new_state": stored.state.value},
-                                      message)
+            log.info(
+                "pool state changed",
+                extra={"pool": pool.name, "old": pool.state.value, "new": stored.state.value, "why": message},
+            )
+            await self._events.record(
+                pool.name,
+                "state_changed",
+                {"old_state": pool.state.value, "new_state": stored.state.value},
+                message,
+            )
         return stored
 
     async def sync_by_id(self, pool_id: str, uid: str) -> Pool | None:
@@ -275,8 +328,14 @@ class Pools:
 
 
 def _sort_key(pool: Pool, order: Order) -> list[Any]:
-    values = {"name": pool.pool_id, "display_name": pool.display_name, "create_time": pool.create_time,
-              "update_time": pool.update_time, "state": pool.state.value, "driver": pool.driver.value}
+    values = {
+        "name": pool.pool_id,
+        "display_name": pool.display_name,
+        "create_time": pool.create_time,
+        "update_time": pool.update_time,
+        "state": pool.state.value,
+        "driver": pool.driver.value,
+    }
     return [values[f] for f, _ in order.keys]
 
 
@@ -290,33 +349,55 @@ def _checked(draft: PoolDraft) -> PoolDraft:
 
 def _apply(pool: Pool, patch: PoolPatch) -> Pool:
     if not patch.paths:
-        raise InvalidArgument.field("update_mask", f"name at least one field: {', '.join(MUTABLE)}",
-                                    reason="MISSING_UPDATE_MASK")
+        raise InvalidArgument.field(
+            "update_mask", f"name at least one field: {', '.join(MUTABLE)}", reason="MISSING_UPDATE_MASK"
+        )
     changes: dict[str, Any] = {}
     labels = dict(pool.labels)
     for path in patch.paths:
         if path == "*":
-            changes |= {"display_name": patch.values.display_name, "endpoint": patch.values.endpoint,
-                        "credentials": patch.values.credentials}
+            changes |= {
+                "display_name": patch.values.display_name,
+                "endpoint": patch.values.endpoint,
+                "credentials": patch.values.credentials,
+            }
             labels = dict(patch.values.labels)
         elif path in ("display_name", "endpoint", "credentials"):
             changes[path] = getattr(patch.values, path)
         elif path == "labels":
             labels = dict(patch.values.labels)
         elif path.startswith("labels."):
-            key = validation.label_key(path[len("labels."):], "update_mask")
+            key = validation.label_key(path[len("labels.") :], "update_mask")
             if key in patch.values.labels:
                 labels[key] = patch.values.labels[key]
             else:
                 labels.pop(key, None)  # AIP-134: a masked key absent from the values is removed
         else:
             reason = "FIELD_NOT_MUTABLE" if path in _ALL_FIELDS else "UNKNOWN_FIELD"
-            raise InvalidArgument.field("update_mask", f"{path!r} cannot be updated; mutable: {', '.join(MUTABLE)}",
-                                        reason=reason, metadata={"path": path})
+            raise InvalidArgument.field(
+                "update_mask",
+                f"{path!r} cannot be updated; mutable: {', '.join(MUTABLE)}",
+                reason=reason,
+                metadata={"path": path},
+            )
     return pool.with_changes(labels=labels, **changes)
 
 
-_ALL_FIELDS = frozenset({
-    "name", "uid", "driver", "state", "state_message", "info", "nodes", "create_time", "update_time",
-    "last_sync_time", "etag", "credentials_set", "cluster_id", "capabilities",
-})
+_ALL_FIELDS = frozenset(
+    {
+        "name",
+        "uid",
+        "driver",
+        "state",
+        "state_message",
+        "info",
+        "nodes",
+        "create_time",
+        "update_time",
+        "last_sync_time",
+        "etag",
+        "credentials_set",
+        "cluster_id",
+        "capabilities",
+    }
+)

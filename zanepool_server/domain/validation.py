@@ -25,8 +25,12 @@ def pool_id(value: str, field: str = "pool_id") -> str:
         raise InvalidArgument.field(field, "is required", reason="MISSING_FIELD")
     if not POOL_ID.match(value):
         raise InvalidArgument.field(
-            field, "must be an RFC 1034 label: 1-63 characters of [a-z0-9-], starting with a letter, "
-            "not ending with a hyphen", reason="INVALID_POOL_ID", metadata={"value": value[:100]})
+            field,
+            "must be an RFC 1034 label: 1-63 characters of [a-z0-9-], starting with a letter, "
+            "not ending with a hyphen",
+            reason="INVALID_POOL_ID",
+            metadata={"value": value[:100]},
+        )
     return value
 
 
@@ -36,26 +40,40 @@ def pool_name(value: str, field: str = "name") -> str:
         raise InvalidArgument.field(field, "is required", reason="MISSING_FIELD")
     prefix, _, rest = value.partition("/")
     if prefix != "pools" or not rest or "/" in rest:
-        raise InvalidArgument.field(field, "must be a pool name, pools/{pool}", reason="INVALID_NAME",
-                                    metadata={"value": value[:100]})
+        raise InvalidArgument.field(
+            field, "must be a pool name, pools/{pool}", reason="INVALID_NAME", metadata={"value": value[:100]}
+        )
     if rest == "-":
-        raise InvalidArgument.field(field, "pools/- names every pool; this call takes one",
-                                    reason="WILDCARD_NOT_ALLOWED", metadata={"value": value})
+        raise InvalidArgument.field(
+            field,
+            "pools/- names every pool; this call takes one",
+            reason="WILDCARD_NOT_ALLOWED",
+            metadata={"value": value},
+        )
     if not POOL_ID.match(rest):
-        raise InvalidArgument.field(field, "the pool id is not an RFC 1034 label", reason="INVALID_NAME",
-                                    metadata={"value": value[:100]})
+        raise InvalidArgument.field(
+            field,
+            "the pool id is not an RFC 1034 label",
+            reason="INVALID_NAME",
+            metadata={"value": value[:100]},
+        )
     return rest
 
 
 def labels(values: Mapping[str, str], field: str = "pool.labels") -> dict[str, str]:
     if len(values) > MAX_LABELS:
-        raise InvalidArgument.field(field, f"at most {MAX_LABELS} labels", reason="TOO_MANY_LABELS",
-                                    metadata={"count": len(values)})
+        raise InvalidArgument.field(
+            field, f"at most {MAX_LABELS} labels", reason="TOO_MANY_LABELS", metadata={"count": len(values)}
+        )
     for key, value in values.items():
         label_key(key, field)
         if len(value) > MAX_LABEL_VALUE:
-            raise InvalidArgument.field(f"{field}[{key}]", f"a value has at most {MAX_LABEL_VALUE} characters",
-                                        reason="LABEL_VALUE_TOO_LONG", metadata={"key": key})
+            raise InvalidArgument.field(
+                f"{field}[{key}]",
+                f"a value has at most {MAX_LABEL_VALUE} characters",
+                reason="LABEL_VALUE_TOO_LONG",
+                metadata={"key": key},
+            )
     return dict(values)
 
 
@@ -63,15 +81,20 @@ def label_key(key: str, field: str = "pool.labels") -> str:
     prefix, _, name = key.rpartition("/")
     if not _LABEL_NAME.match(name) or (prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix))):
         raise InvalidArgument.field(
-            f"{field}[{key[:63]}]", "a key is 1-63 characters of [a-z0-9_.-] starting and ending with "
-            "[a-z0-9], optionally prefixed by a DNS subdomain and a slash", reason="INVALID_LABEL_KEY",
-            metadata={"key": key[:100]})
+            f"{field}[{key[:63]}]",
+            "a key is 1-63 characters of [a-z0-9_.-] starting and ending with "
+            "[a-z0-9], optionally prefixed by a DNS subdomain and a slash",
+            reason="INVALID_LABEL_KEY",
+            metadata={"key": key[:100]},
+        )
     return key
 
 
 def display_name(value: str, field: str = "pool.display_name") -> str:
     if len(value) > MAX_DISPLAY_NAME:
-        raise InvalidArgument.field(field, f"at most {MAX_DISPLAY_NAME} characters", reason="DISPLAY_NAME_TOO_LONG")
+        raise InvalidArgument.field(
+            field, f"at most {MAX_DISPLAY_NAME} characters", reason="DISPLAY_NAME_TOO_LONG"
+        )
     if any(ord(c) < 32 for c in value):
         raise InvalidArgument.field(field, "must not hold control characters", reason="INVALID_DISPLAY_NAME")
     return value
@@ -81,44 +104,71 @@ def endpoint(driver: Driver, value: str, field: str = "pool.endpoint") -> str:
     if not value:
         raise InvalidArgument.field(field, "is required", reason="MISSING_FIELD")
     if len(value) > MAX_ENDPOINT or any(c.isspace() for c in value):
-        raise InvalidArgument.field(field, "is not a URL", reason="INVALID_ENDPOINT", metadata={"value": value[:100]})
+        raise InvalidArgument.field(
+            field, "is not a URL", reason="INVALID_ENDPOINT", metadata={"value": value[:100]}
+        )
     try:
         url = urlsplit(value)
         port = url.port
     except ValueError as exc:
-        raise InvalidArgument.field(field, f"is not a URL: {exc}", reason="INVALID_ENDPOINT",
-                                    metadata={"value": value[:100]}) from None
+        raise InvalidArgument.field(
+            field, f"is not a URL: {exc}", reason="INVALID_ENDPOINT", metadata={"value": value[:100]}
+        ) from None
     schemes = ("unix", "tcp") if driver is Driver.SWARM else ("https",)
     if url.scheme not in schemes:
         want = " or ".join(f"{s}://" for s in schemes)
-        raise InvalidArgument.field(field, f"a {driver.value} endpoint starts with {want}",
-                                    reason="UNSUPPORTED_ENDPOINT_SCHEME", metadata={"scheme": url.scheme})
+        raise InvalidArgument.field(
+            field,
+            f"a {driver.value} endpoint starts with {want}",
+            reason="UNSUPPORTED_ENDPOINT_SCHEME",
+            metadata={"scheme": url.scheme},
+        )
     if url.query or url.fragment or url.username or url.password:
-        raise InvalidArgument.field(field, "must not carry a query, fragment or user", reason="INVALID_ENDPOINT",
-                                    metadata={"value": value[:100]})
+        raise InvalidArgument.field(
+            field,
+            "must not carry a query, fragment or user",
+            reason="INVALID_ENDPOINT",
+            metadata={"value": value[:100]},
+        )
     if url.scheme == "unix":
         if url.netloc or not url.path.startswith("/") or url.path == "/":
-            raise InvalidArgument.field(field, "a unix endpoint is unix:///absolute/path.sock",
-                                        reason="INVALID_ENDPOINT", metadata={"value": value[:100]})
+            raise InvalidArgument.field(
+                field,
+                "a unix endpoint is unix:///absolute/path.sock",
+                reason="INVALID_ENDPOINT",
+                metadata={"value": value[:100]},
+            )
         return value
     if not url.hostname:
-        raise InvalidArgument.field(field, "names no host", reason="INVALID_ENDPOINT", metadata={"value": value[:100]})
+        raise InvalidArgument.field(
+            field, "names no host", reason="INVALID_ENDPOINT", metadata={"value": value[:100]}
+        )
     if url.scheme == "tcp" and (port is None or url.path not in ("", "/")):
-        raise InvalidArgument.field(field, "a tcp endpoint is tcp://host:port", reason="INVALID_ENDPOINT",
-                                    metadata={"value": value[:100]})
+        raise InvalidArgument.field(
+            field,
+            "a tcp endpoint is tcp://host:port",
+            reason="INVALID_ENDPOINT",
+            metadata={"value": value[:100]},
+        )
     return value
 
 
-def credentials(driver: Driver, endpoint_url: str, creds: Credentials, field: str = "pool.credentials") -> Credentials:
+def credentials(
+    driver: Driver, endpoint_url: str, creds: Credentials, field: str = "pool.credentials"
+) -> Credentials:
     if not creds.is_set():
         return creds
     if driver is Driver.SWARM:
         if creds.bearer_token or creds.kubeconfig:
-            raise InvalidArgument.field(field, "a Swarm pool takes TLS credentials only (ca_pem, cert_pem, key_pem)",
-                                        reason="UNSUPPORTED_CREDENTIALS")
+            raise InvalidArgument.field(
+                field,
+                "a Swarm pool takes TLS credentials only (ca_pem, cert_pem, key_pem)",
+                reason="UNSUPPORTED_CREDENTIALS",
+            )
         if not endpoint_url.startswith("tcp://"):
-            raise InvalidArgument.field(field, "TLS credentials need a tcp:// endpoint",
-                                        reason="UNSUPPORTED_CREDENTIALS")
+            raise InvalidArgument.field(
+                field, "TLS credentials need a tcp:// endpoint", reason="UNSUPPORTED_CREDENTIALS"
+            )
     if bool(creds.cert_pem) != bool(creds.key_pem):
         raise InvalidArgument.field(field, "cert_pem and key_pem go together", reason="INVALID_CREDENTIALS")
     for name in ("ca_pem", "cert_pem", "key_pem"):
@@ -130,6 +180,7 @@ def credentials(driver: Driver, endpoint_url: str, creds: Credentials, field: st
 
 def page_size(value: int) -> int:
     if value < 0:
-        raise InvalidArgument.field("page_size", "must not be negative", reason="INVALID_PAGE_SIZE",
-                                    metadata={"value": value})
+        raise InvalidArgument.field(
+            "page_size", "must not be negative", reason="INVALID_PAGE_SIZE", metadata={"value": value}
+        )
     return min(value or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)

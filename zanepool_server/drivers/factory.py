@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from zanepool_server.drivers.base import ClusterDriver
 from zanepool_server.drivers import swarm
+from zanepool_server.drivers.base import ClusterDriver
 from zanepool_server.errors import Unimplemented
 from zanepool_server.model import Capability, Credentials, Driver
 

@@ -49,23 +49,38 @@ CONNECT_TIMEOUT = 5.0
 # The Engine API version we speak: Docker 20.10 and every later engine serve it.
 API_VERSION = "v1.41"
 
-CAPABILITIES = frozenset({
-    Capability.NODE_IMPORT, Capability.NODE_REMOVE, Capability.CONTAINER_START_STOP,
-    Capability.IMAGE_PULL, Capability.IMAGE_DELETE, Capability.VOLUMES, Capability.NETWORKS,
-    Capability.LOGS, Capability.EVENTS,
-})
+CAPABILITIES = frozenset(
+    {
+        Capability.NODE_IMPORT,
+        Capability.NODE_REMOVE,
+        Capability.CONTAINER_START_STOP,
+        Capability.IMAGE_PULL,
+        Capability.IMAGE_DELETE,
+        Capability.VOLUMES,
+        Capability.NETWORKS,
+        Capability.LOGS,
+        Capability.EVENTS,
+    }
+)
 
-_NODE_STATE = {"ready": NodeState.READY, "down": NodeState.DOWN, "unknown": NodeState.UNKNOWN,
-               "disconnected": NodeState.DISCONNECTED}
-_AVAILABILITY = {"active": NodeAvailability.ACTIVE, "pause": NodeAvailability.PAUSE,
-                 "drain": NodeAvailability.DRAIN}
+_NODE_STATE = {
+    "ready": NodeState.READY,
+    "down": NodeState.DOWN,
+    "unknown": NodeState.UNKNOWN,
+    "disconnected": NodeState.DISCONNECTED,
+}
+_AVAILABILITY = {
+    "active": NodeAvailability.ACTIVE,
+    "pause": NodeAvailability.PAUSE,
+    "drain": NodeAvailability.DRAIN,
+}
 _ROLE = {"manager": NodeRole.MANAGER, "worker": NodeRole.WORKER}
 
 
 def engine_url(endpoint: str, tls: bool) -> str:
     """The URL aiodocker should use for a validated ``unix://`` or ``tcp://`` endpoint."""
     if endpoint.startswith("tcp://"):
-        return ("https://" if tls else "http://") + endpoint[len("tcp://"):]
+        return ("https://" if tls else "http://") + endpoint[len("tcp://") :]
     return endpoint
 
 
@@ -80,20 +95,26 @@ def _translate(endpoint: str, what: str) -> Any:
     except DockerError as exc:
         raise _docker_error(exc, endpoint, what) from exc
     except ssl.SSLError as exc:
-        raise Unauthenticated(f"TLS with {endpoint} failed: {exc.reason or exc}",
-                              reason="CLUSTER_TLS_FAILED", metadata=meta) from exc
+        raise Unauthenticated(
+            f"TLS with {endpoint} failed: {exc.reason or exc}", reason="CLUSTER_TLS_FAILED", metadata=meta
+        ) from exc
     except aiohttp.ClientSSLError as exc:
-        raise Unauthenticated(f"TLS with {endpoint} failed: {exc}", reason="CLUSTER_TLS_FAILED",
-                              metadata=meta) from exc
+        raise Unauthenticated(
+            f"TLS with {endpoint} failed: {exc}", reason="CLUSTER_TLS_FAILED", metadata=meta
+        ) from exc
     except (aiohttp.ClientConnectionError, OSError) as exc:
         raise ClusterUnavailable(f"cannot reach {endpoint}: {exc}", metadata=meta) from exc
     except TimeoutError as exc:
-        raise ClusterUnavailable(f"{endpoint} did not answer ({what}) in time", reason="CLUSTER_TIMEOUT",
-                                 metadata=meta) from exc
+        raise ClusterUnavailable(
+            f"{endpoint} did not answer ({what}) in time", reason="CLUSTER_TIMEOUT", metadata=meta
+        ) from exc
     except (aiohttp.ClientError, ValueError, KeyError, TypeError) as exc:
         # It answered, but not as a Docker Engine does (bad JSON, HTML, a different service).
-        raise FailedPrecondition(f"{endpoint} does not answer like a Docker Engine: {exc!s:.200}",
-                                 reason="NOT_A_DOCKER_ENGINE", metadata=meta) from exc
+        raise FailedPrecondition(
+            f"{endpoint} does not answer like a Docker Engine: {exc!s:.200}",
+            reason="NOT_A_DOCKER_ENGINE",
+            metadata=meta,
+        ) from exc
 
 
 def _docker_error(exc: DockerError, endpoint: str, what: str) -> ZanePoolError:
@@ -102,12 +123,14 @@ def _docker_error(exc: DockerError, endpoint: str, what: str) -> ZanePoolError:
     if exc.status == 900:  # aiodocker's code for "could not connect"
         cause = exc.__context__
         if isinstance(cause, aiohttp.ClientSSLError | ssl.SSLError):
-            return Unauthenticated(f"TLS with {endpoint} failed: {cause}", reason="CLUSTER_TLS_FAILED",
-                                   metadata=meta)
+            return Unauthenticated(
+                f"TLS with {endpoint} failed: {cause}", reason="CLUSTER_TLS_FAILED", metadata=meta
+            )
         return ClusterUnavailable(f"cannot reach {endpoint}: {cause or message}", metadata=meta)
     if exc.status == 400 and "HTTPS server" in message:
-        return FailedPrecondition(f"{endpoint} speaks TLS only: give TLS credentials",
-                                  reason="ENDPOINT_REQUIRES_TLS", metadata=meta)
+        return FailedPrecondition(
+            f"{endpoint} speaks TLS only: give TLS credentials", reason="ENDPOINT_REQUIRES_TLS", metadata=meta
+        )
     if exc.status == 401:
         return Unauthenticated(f"{endpoint} refused our credentials: {message}", metadata=meta)
     if exc.status == 403:
@@ -115,13 +138,16 @@ def _docker_error(exc: DockerError, endpoint: str, what: str) -> ZanePoolError:
     if exc.status == 404:
         return NotFound(f"{endpoint}: {message}", reason="CLUSTER_OBJECT_NOT_FOUND", metadata=meta)
     if exc.status == 503 and "not a swarm manager" in message.lower():
-        return FailedPrecondition(f"{endpoint} is not a swarm manager: {message}",
-                                  reason="NOT_A_SWARM_MANAGER", metadata=meta)
+        return FailedPrecondition(
+            f"{endpoint} is not a swarm manager: {message}", reason="NOT_A_SWARM_MANAGER", metadata=meta
+        )
     if exc.status == 503 and "not part of a swarm" in message.lower():
-        return FailedPrecondition(f"{endpoint} is not in Swarm mode: {message}",
-                                  reason="NOT_A_SWARM", metadata=meta)
-    return ClusterUnavailable(f"{endpoint} failed {what}: [{exc.status}] {message}",
-                              reason="CLUSTER_ERROR", metadata=meta)
+        return FailedPrecondition(
+            f"{endpoint} is not in Swarm mode: {message}", reason="NOT_A_SWARM", metadata=meta
+        )
+    return ClusterUnavailable(
+        f"{endpoint} failed {what}: [{exc.status}] {message}", reason="CLUSTER_ERROR", metadata=meta
+    )
 
 
 class SwarmDriver:
@@ -158,19 +184,26 @@ class SwarmDriver:
     async def snapshot(self) -> ClusterSnapshot:
         try:
             info, version, nodes, tasks = await self._gather(
-                self._get("info"), self._get("version"), self._get("nodes"),
+                self._get("info"),
+                self._get("version"),
+                self._get("nodes"),
                 self._get("tasks", {"filters": '{"desired-state":["running"]}'}),
             )
         except* ZanePoolError as group:
             raise _most_telling(group.exceptions) from None
         swarm = info.get("Swarm") or {}
         if swarm.get("LocalNodeState") != "active":
-            raise FailedPrecondition(f"{self.endpoint} is not in Swarm mode", reason="NOT_A_SWARM",
-                                     metadata={"endpoint": self.endpoint,
-                                               "local_node_state": swarm.get("LocalNodeState", "")})
+            raise FailedPrecondition(
+                f"{self.endpoint} is not in Swarm mode",
+                reason="NOT_A_SWARM",
+                metadata={"endpoint": self.endpoint, "local_node_state": swarm.get("LocalNodeState", "")},
+            )
         if not swarm.get("ControlAvailable"):
-            raise FailedPrecondition(f"{self.endpoint} is a swarm worker, not a manager",
-                                     reason="NOT_A_SWARM_MANAGER", metadata={"endpoint": self.endpoint})
+            raise FailedPrecondition(
+                f"{self.endpoint} is a swarm worker, not a manager",
+                reason="NOT_A_SWARM_MANAGER",
+                metadata={"endpoint": self.endpoint},
+            )
         cluster_id = (swarm.get("Cluster") or {}).get("ID", "")
         summaries = tuple(_node(n, tasks, info) for n in nodes)
         return ClusterSnapshot(cluster_id=cluster_id, info=_info(info, version, summaries), nodes=summaries)
@@ -225,8 +258,9 @@ def _node(raw: dict[str, Any], tasks: list[dict[str, Any]], info: dict[str, Any]
         # other nodes the swarm's tasks are all a manager knows.
         containers_running=int(info.get("ContainersRunning", 0)) if is_local else states["running"],
         containers_paused=int(info.get("ContainersPaused", 0)) if is_local else 0,
-        containers_stopped=int(info.get("ContainersStopped", 0)) if is_local else
-        sum(n for s, n in states.items() if s != "running"),
+        containers_stopped=int(info.get("ContainersStopped", 0))
+        if is_local
+        else sum(n for s, n in states.items() if s != "running"),
         labels=dict(spec.get("Labels") or {}),
         engine_labels=dict(engine.get("Labels") or {}),
         os=platform.get("OS", ""),

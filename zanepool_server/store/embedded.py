@@ -66,7 +66,7 @@ class EmbeddedMongo:
         # retryWrites=false: the engine's retryable-write bookkeeping slows writes as they accumulate.
         return f"mongodb://127.0.0.1:{self._port}/?retryWrites=false&directConnection=true"
 
-    async def start(self, timeout: float = 60.0) -> str:
+    async def start(self, ready_within: float = 60.0) -> str:
         if self._proc is not None:
             raise RuntimeError("the embedded store is already started")
         program = self._program or find_program()
@@ -76,25 +76,36 @@ class EmbeddedMongo:
         self._port = self._port or _free_port()
         self._log_file = os.open(self.data_dir / "store.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._proc = await asyncio.create_subprocess_exec(
-            program, "--host", "127.0.0.1", "--port", str(self._port), "--storage-path", str(store_dir),
-            "--log-level", "WARNING",
-            stdin=asyncio.subprocess.DEVNULL, stdout=self._log_file, stderr=self._log_file,
+            program,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self._port),
+            "--storage-path",
+            str(store_dir),
+            "--log-level",
+            "WARNING",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=self._log_file,
             start_new_session=True,  # a Ctrl-C at the terminal goes to the server, which stops it in order
         )
         (self.data_dir / "store.pid").write_text(str(self._proc.pid))
         log.info("embedded store starting", extra={"pid": self._proc.pid, "port": self._port})
-        await self._wait_ready(timeout)
+        await self._wait_ready(ready_within)
         return self.uri
 
-    async def _wait_ready(self, timeout: float) -> None:
+    async def _wait_ready(self, ready_within: float) -> None:
         client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(self.uri, serverSelectionTimeoutMS=300)
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(ready_within):
                 while True:
                     if self._proc is not None and self._proc.returncode is not None:
                         raise StoreUnavailable(
                             f"the embedded store exited with {self._proc.returncode}; "
-                            f"see {self.data_dir / 'store.log'}", reason="EMBEDDED_STORE_FAILED")
+                            f"see {self.data_dir / 'store.log'}",
+                            reason="EMBEDDED_STORE_FAILED",
+                        )
                     try:
                         await client.admin.command("ping")
                         return
@@ -102,8 +113,10 @@ class EmbeddedMongo:
                         await asyncio.sleep(0.1)
         except TimeoutError:
             await self.stop()
-            raise StoreUnavailable(f"the embedded store did not answer within {timeout:.0f}s",
-                                   reason="EMBEDDED_STORE_FAILED") from None
+            raise StoreUnavailable(
+                f"the embedded store did not answer within {ready_within:.0f}s",
+                reason="EMBEDDED_STORE_FAILED",
+            ) from None
         finally:
             await client.close()
 

@@ -21,7 +21,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from zanepool_server import deadline
-from zanepool_server.errors import AlreadyExists, Unavailable, StoreUnavailable
+from zanepool_server.errors import AlreadyExists, StoreUnavailable, Unavailable
 from zanepool_server.model import (
     ClusterInfo,
     ClusterSnapshot,
@@ -40,9 +40,15 @@ log = logging.getLogger(__name__)
 
 #: Filter field -> document path of the pools collection.
 POOL_PATHS: Mapping[str, str] = {
-    "name": "_id", "display_name": "display_name", "driver": "driver", "state": "state",
-    "endpoint": "endpoint", "labels": "labels", "create_time": "create_time",
-    "update_time": "update_time", "cluster_id": "cluster_id",
+    "name": "_id",
+    "display_name": "display_name",
+    "driver": "driver",
+    "state": "state",
+    "endpoint": "endpoint",
+    "labels": "labels",
+    "create_time": "create_time",
+    "update_time": "update_time",
+    "cluster_id": "cluster_id",
 }
 
 _INDEXES: dict[str, list[pymongo.IndexModel]] = {
@@ -152,8 +158,9 @@ class Store:
                     reason="CLUSTER_ALREADY_REGISTERED",
                     metadata={"cluster_id": pool.cluster_id, "pool": pool.name},
                 ) from exc
-            raise AlreadyExists(f"{pool.name} already exists", reason="POOL_ALREADY_EXISTS",
-                                metadata={"pool": pool.name}) from exc
+            raise AlreadyExists(
+                f"{pool.name} already exists", reason="POOL_ALREADY_EXISTS", metadata={"pool": pool.name}
+            ) from exc
 
     async def find_pool_by_cluster(self, cluster_id: str) -> str | None:
         with _translated("look up the cluster"):
@@ -178,13 +185,17 @@ class Store:
     async def replace_pool(self, pool: Pool, *, expected_etag: str) -> Pool | None:
         """Replace the user fields when the stored etag is ``expected_etag``; None when it is not."""
         fields = {
-            "display_name": pool.display_name, "labels": dict_to_pairs(pool.labels),
-            "endpoint": pool.endpoint, "credentials": pool.credentials.to_doc(),
-            "update_time": pool.update_time, "etag": pool.etag,
+            "display_name": pool.display_name,
+            "labels": dict_to_pairs(pool.labels),
+            "endpoint": pool.endpoint,
+            "credentials": pool.credentials.to_doc(),
+            "update_time": pool.update_time,
+            "etag": pool.etag,
         }
         with _translated("update the pool"):
             doc = await self.pools.find_one_and_update(
-                {"_id": pool.pool_id, "etag": expected_etag}, {"$set": fields},
+                {"_id": pool.pool_id, "etag": expected_etag},
+                {"$set": fields},
                 return_document=ReturnDocument.AFTER,
             )
         return None if doc is None else pool_from_doc(doc)
@@ -264,24 +275,41 @@ class Store:
 
 def pool_to_doc(pool: Pool) -> dict[str, Any]:
     return {
-        "_id": pool.pool_id, "uid": pool.uid, "driver": pool.driver.value, "endpoint": pool.endpoint,
-        "display_name": pool.display_name, "labels": dict_to_pairs(pool.labels),
-        "credentials": pool.credentials.to_doc(), "state": pool.state.value,
-        "state_message": pool.state_message, "cluster_id": pool.cluster_id,
-        "info": pool.info.to_doc(), "nodes": [n.to_doc() for n in pool.nodes],
-        "create_time": pool.create_time, "update_time": pool.update_time,
-        "last_sync_time": pool.last_sync_time, "etag": pool.etag,
+        "_id": pool.pool_id,
+        "uid": pool.uid,
+        "driver": pool.driver.value,
+        "endpoint": pool.endpoint,
+        "display_name": pool.display_name,
+        "labels": dict_to_pairs(pool.labels),
+        "credentials": pool.credentials.to_doc(),
+        "state": pool.state.value,
+        "state_message": pool.state_message,
+        "cluster_id": pool.cluster_id,
+        "info": pool.info.to_doc(),
+        "nodes": [n.to_doc() for n in pool.nodes],
+        "create_time": pool.create_time,
+        "update_time": pool.update_time,
+        "last_sync_time": pool.last_sync_time,
+        "etag": pool.etag,
     }
 
 
 def pool_from_doc(doc: Mapping[str, Any]) -> Pool:
     return Pool(
-        pool_id=str(doc["_id"]), uid=str(doc["uid"]), driver=Driver(doc["driver"]), endpoint=doc["endpoint"],
-        display_name=doc.get("display_name", ""), labels=pairs_to_dict(doc.get("labels")),
-        credentials=Credentials.from_doc(doc.get("credentials")), state=PoolState(doc.get("state", "READY")),
-        state_message=doc.get("state_message", ""), cluster_id=doc.get("cluster_id", ""),
+        pool_id=str(doc["_id"]),
+        uid=str(doc["uid"]),
+        driver=Driver(doc["driver"]),
+        endpoint=doc["endpoint"],
+        display_name=doc.get("display_name", ""),
+        labels=pairs_to_dict(doc.get("labels")),
+        credentials=Credentials.from_doc(doc.get("credentials")),
+        state=PoolState(doc.get("state", "READY")),
+        state_message=doc.get("state_message", ""),
+        cluster_id=doc.get("cluster_id", ""),
         info=ClusterInfo.from_doc(doc.get("info")),
         nodes=tuple(NodeSummary.from_doc(n) for n in doc.get("nodes") or ()),
-        create_time=doc.get("create_time"), update_time=doc.get("update_time"),
-        last_sync_time=doc.get("last_sync_time"), etag=doc.get("etag", ""),
+        create_time=doc.get("create_time"),
+        update_time=doc.get("update_time"),
+        last_sync_time=doc.get("last_sync_time"),
+        etag=doc.get("etag", ""),
     )

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from zanepool_server.query import And, Compare, Expr, Not, Or, Order
+from zanepool_server.query import And, Expr, Not, Or, Order
 
 _CMP = {"=": "$eq", "!=": "$ne", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 
