@@ -30,14 +30,9 @@ class RunningServer:
 
 @contextlib.asynccontextmanager
 async def start_server(**overrides: Any) -> AsyncIterator[RunningServer]:
-    settings = replace(
-        Settings(data_dir=Path("/nonexistent")),
-        listen="127.0.0.1:0",
-        monitor_interval=60.0,
-        shutdown_grace=2.0,
-        **overrides,
-    )
-    server = ZanePoolServer(settings, replica=overrides.get("database"))
+    defaults: dict[str, Any] = {"listen": "127.0.0.1:0", "monitor_interval": 60.0, "shutdown_grace": 2.0}
+    settings = replace(Settings(data_dir=Path("/nonexistent")), **(defaults | overrides))
+    server = ZanePoolServer(settings)
     try:
         port = await server.start()
         address = f"127.0.0.1:{port}"

@@ -21,7 +21,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from zanepool_server import deadline
-from zanepool_server.errors import AlreadyExists, StoreUnavailable, Unavailable
+from zanepool_server.errors import AlreadyExists, StoreUnavailable
 from zanepool_server.model import (
     ClusterInfo,
     ClusterSnapshot,
@@ -63,10 +63,14 @@ _INDEXES: dict[str, list[pymongo.IndexModel]] = {
 }
 
 
+#: The longest one store operation may take: a store that has not answered by then is down.
+STORE_CAP = 5.0
+
+
 @contextlib.contextmanager
 def _translated(what: str) -> Any:
     """Bound a store operation by the call's deadline and translate PyMongo's errors."""
-    left = deadline.remaining()
+    left = deadline.remaining(STORE_CAP)
     if left <= 0:
         raise StoreUnavailable(f"no time left for the store to {what}", metadata={"operation": what})
     try:
@@ -122,11 +126,10 @@ class Store:
             raise RuntimeError("the store is not open")
         if not task.done():
             try:
-                await deadline.bounded(asyncio.shield(task), what="wait for the store's indexes")
-            except Unavailable:
-                raise
-            except Exception as exc:
-                raise StoreUnavailable("the store is not ready", reason="STORE_UNAVAILABLE") from exc
+                async with asyncio.timeout(deadline.remaining(STORE_CAP)):
+                    await asyncio.shield(task)
+            except TimeoutError:
+                raise StoreUnavailable("the store is not ready yet (creating indexes)") from None
 
     async def ping(self) -> None:
         with _translated("answer a ping"):

@@ -1,0 +1,11 @@
+#!/bin/bash
+# Stop the whole test bed and remove its state; works after a crash too.
+#   down.sh [--keep-data]   passed on to mongo-down.sh and docker-down.sh
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+rm -f "$STATE/env"
+# Independent, so in parallel (secantusd alone takes ~2 s to exit on TERM).
+"$TB/mongo-down.sh" "$@" & MONGO_DOWN=$!
+rc=0; "$TB/docker-down.sh" "$@" || rc=$?
+wait "$MONGO_DOWN" || rc=$?
+exit "$rc"
