@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +30,18 @@ from zanepool_server.model import (
     Pool,
     PoolState,
 )
-from zanepool_server.query import Field, Kind, Order, parse_filter, parse_order_by
+from zanepool_server.query import (
+    And,
+    Compare,
+    Expr,
+    Field,
+    Kind,
+    Not,
+    Or,
+    Order,
+    parse_filter,
+    parse_order_by,
+)
 from zanepool_server.store.mongo import Store
 
 log = logging.getLogger(__name__)
@@ -135,7 +146,7 @@ class Pools:
 
     async def list(self, *, filter_text: str, order_by: str, page_size: int, page_token: str) -> Page:
         size = validation.page_size(page_size)
-        expr = parse_filter(filter_text, FILTER_SPEC)
+        expr = _pool_ids_in(parse_filter(filter_text, FILTER_SPEC))
         order = parse_order_by(order_by, ORDER_FIELDS)
         query = paging.fingerprint("pools", filter_text, order.text())
         after = paging.decode(page_token, query, len(order.keys))
@@ -276,6 +287,7 @@ class Pools:
                 metadata={"pool": current.name},
             )
         self._connections.forget(pool_id)
+        await self._store.drop_lease(f"monitor:{pool_id}")
         await self._events.record(current.name, "deleted")
 
     # --- syncs ---------------------------------------------------------------------------------
@@ -325,6 +337,20 @@ class Pools:
 
     def capabilities(self, kind: Driver) -> frozenset[Capability]:
         return self._drivers.capabilities(kind)
+
+
+def _pool_ids_in(expr: Expr | None) -> Expr | None:
+    """Filters name pools by resource name (`pools/x`); the store keys them by id (`x`)."""
+    if expr is None:
+        return None
+    if isinstance(expr, Compare):
+        if expr.field == "name" and isinstance(expr.value, str):
+            return replace(expr, value=expr.value.removeprefix("pools/"))
+        return expr
+    if isinstance(expr, Not):
+        return Not(_pool_ids_in(expr.item))  # type: ignore[arg-type]
+    items = tuple(_pool_ids_in(e) for e in expr.items)
+    return And(items) if isinstance(expr, And) else Or(items)  # type: ignore[arg-type]
 
 
 def _sort_key(pool: Pool, order: Order) -> list[Any]:

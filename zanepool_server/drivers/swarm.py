@@ -11,9 +11,8 @@ import asyncio
 import contextlib
 import ssl
 from collections import Counter
-from collections.abc import Awaitable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, cast
 
 import aiodocker
 import aiohttp
@@ -40,8 +39,6 @@ from zanepool_server.model import (
     NodeState,
     NodeSummary,
 )
-
-T = TypeVar("T")
 
 #: The longest a single Engine API request may take, whatever the caller's deadline.
 REQUEST_CAP = 10.0
@@ -175,22 +172,28 @@ class SwarmDriver:
             async with asyncio.timeout(deadline.remaining(REQUEST_CAP)):
                 return await self._docker._query_json(path, params=params)
 
-    async def _gather(self, *aws: Awaitable[T]) -> list[T]:
-        """Concurrent reads; the first failure cancels the rest."""
-        async with asyncio.TaskGroup() as tg:
-            tasks = [tg.create_task(_as_coro(a)) for a in aws]
-        return [t.result() for t in tasks]
-
     async def snapshot(self) -> ClusterSnapshot:
-        try:
-            info, version, nodes, tasks = await self._gather(
-                self._get("info"),
-                self._get("version"),
-                self._get("nodes"),
-                self._get("tasks", {"filters": '{"desired-state":["running"]}'}),
-            )
-        except* ZanePoolError as group:
-            raise _most_telling(group.exceptions) from None
+        # One round trip: the four reads go out together. When some fail, /info (if it
+        # answered) says best why: an engine outside Swarm mode and a worker both refuse
+        # /nodes with the same message.
+        results = await asyncio.gather(
+            self._get("info"),
+            self._get("version"),
+            self._get("nodes"),
+            self._get("tasks", {"filters": '{"desired-state":["running"]}'}),
+            return_exceptions=True,
+        )
+        if isinstance(results[0], dict):
+            self._check_swarm(results[0])
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        info, version, nodes, tasks = cast(list[Any], results)
+        summaries = tuple(_node(n, tasks, info) for n in nodes)
+        cluster_id = ((info.get("Swarm") or {}).get("Cluster") or {}).get("ID", "")
+        return ClusterSnapshot(cluster_id=cluster_id, info=_info(info, version, summaries), nodes=summaries)
+
+    def _check_swarm(self, info: dict[str, Any]) -> None:
         swarm = info.get("Swarm") or {}
         if swarm.get("LocalNodeState") != "active":
             raise FailedPrecondition(
@@ -204,24 +207,11 @@ class SwarmDriver:
                 reason="NOT_A_SWARM_MANAGER",
                 metadata={"endpoint": self.endpoint},
             )
-        cluster_id = (swarm.get("Cluster") or {}).get("ID", "")
-        summaries = tuple(_node(n, tasks, info) for n in nodes)
-        return ClusterSnapshot(cluster_id=cluster_id, info=_info(info, version, summaries), nodes=summaries)
 
     async def aclose(self) -> None:
         if not self._closed:
             self._closed = True
             await self._docker.close()
-
-
-async def _as_coro(aw: Awaitable[T]) -> T:
-    return await aw
-
-
-def _most_telling(errors: tuple[BaseException, ...]) -> BaseException:
-    """Of concurrent failures, report the one that says most (not merely 'unreachable')."""
-    ranked = sorted(errors, key=lambda e: isinstance(e, ClusterUnavailable))
-    return ranked[0]
 
 
 def _time(value: str | None) -> datetime | None:

@@ -263,6 +263,11 @@ class Store:
         with _translated("release a lease"):
             await self._db["leases"].delete_one({"_id": key, "owner": owner})
 
+    async def drop_lease(self, key: str) -> None:
+        """Forget a lease whoever holds it (its pool is gone)."""
+        with _translated("drop a lease"):
+            await self._db["leases"].delete_one({"_id": key})
+
     # --- Zane Pool's own events -------------------------------------------------------------
 
     async def append_event(self, event: Mapping[str, Any]) -> None:
