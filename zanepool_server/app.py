@@ -74,7 +74,7 @@ class ZanePoolServer:
         self, settings: config.Settings, *, drivers: DriverFactory | None = None, replica: str | None = None
     ) -> None:
         self.settings = settings
-        self._drivers = drivers or Drivers()
+        self._drivers: DriverFactory = drivers or Drivers()
         self._replica = replica
         self._embedded: EmbeddedMongo | None = None
         self.store: Store | None = None

@@ -183,6 +183,26 @@ class Pool(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
+    @_typing.final
+    class NodeEndpointsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     NAME_FIELD_NUMBER: _builtins.int
     UID_FIELD_NUMBER: _builtins.int
     DISPLAY_NAME_FIELD_NUMBER: _builtins.int
@@ -201,6 +221,7 @@ class Pool(_message.Message):
     CREDENTIALS_SET_FIELD_NUMBER: _builtins.int
     CLUSTER_ID_FIELD_NUMBER: _builtins.int
     CAPABILITIES_FIELD_NUMBER: _builtins.int
+    NODE_ENDPOINTS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Identifier. `pools/{pool}`, where `{pool}` is the RegisterPoolRequest.pool_id (RFC 1034 label)."""
     uid: _builtins.str
@@ -262,6 +283,15 @@ class Pool(_message.Message):
     def capabilities(self) -> _containers.RepeatedScalarFieldContainer[Global___Capability.ValueType]:
         """Output only. What the pool's driver supports."""
 
+    @_builtins.property
+    def node_endpoints(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Optional. Mutable. Swarm: the Engine API endpoints of the pool's nodes (`unix://` or
+        `tcp://`), keyed by node id or hostname, for what only a node's own engine can answer:
+        its standalone containers, images and volumes. The pool's credentials are used for them.
+        ImportNode and CreatePool record the engines they add. Nodes without an endpoint are
+        reached through the manager only.
+        """
+
     def __init__(
         self,
         *,
@@ -283,10 +313,11 @@ class Pool(_message.Message):
         credentials_set: _builtins.bool = ...,
         cluster_id: _builtins.str = ...,
         capabilities: _abc.Iterable[Global___Capability.ValueType] | None = ...,
+        node_endpoints: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "credentials", b"credentials", "info", b"info", "last_sync_time", b"last_sync_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["capabilities", b"capabilities", "cluster_id", b"cluster_id", "create_time", b"create_time", "credentials", b"credentials", "credentials_set", b"credentials_set", "display_name", b"display_name", "driver", b"driver", "endpoint", b"endpoint", "etag", b"etag", "info", b"info", "labels", b"labels", "last_sync_time", b"last_sync_time", "name", b"name", "nodes", b"nodes", "state", b"state", "state_message", b"state_message", "uid", b"uid", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["capabilities", b"capabilities", "cluster_id", b"cluster_id", "create_time", b"create_time", "credentials", b"credentials", "credentials_set", b"credentials_set", "display_name", b"display_name", "driver", b"driver", "endpoint", b"endpoint", "etag", b"etag", "info", b"info", "labels", b"labels", "last_sync_time", b"last_sync_time", "name", b"name", "node_endpoints", b"node_endpoints", "nodes", b"nodes", "state", b"state", "state_message", b"state_message", "uid", b"uid", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

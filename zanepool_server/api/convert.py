@@ -72,6 +72,7 @@ def draft_in(msg: pb.Pool, driver: Driver) -> PoolDraft:
         display_name=msg.display_name,
         labels=dict(msg.labels),
         credentials=credentials_in(msg.credentials),
+        node_endpoints=dict(msg.node_endpoints),
     )
 
 
@@ -140,5 +141,6 @@ def pool_out(pool: Pool, capabilities: Iterable[Capability], *, with_nodes: bool
         etag=pool.etag,
         credentials_set=pool.credentials.is_set(),
         cluster_id=pool.cluster_id,
+        node_endpoints=pool.node_endpoints,
         capabilities=sorted(pb.Capability.Value(f"CAPABILITY_{c.value}") for c in capabilities),
     )

@@ -16,6 +16,7 @@ def _key(pool: Pool) -> str:
     creds = pool.credentials
     material = "\x00".join(
         (
+            *sorted(f"{k}={v}" for k, v in pool.node_endpoints.items()),
             pool.uid,
             pool.driver.value,
             pool.endpoint,
@@ -45,7 +46,7 @@ class Connections:
         current = self._open.get(pool.pool_id)
         if current is not None and current[0] == key:
             return current[1]
-        driver = self._factory.open(pool.driver, pool.endpoint, pool.credentials)
+        driver = self._factory.open(pool.driver, pool.endpoint, pool.credentials, pool.node_endpoints)
         self._open[pool.pool_id] = (key, driver)
         if current is not None:
             self._close_later(current[1])

@@ -57,7 +57,7 @@ FILTER_SPEC: Mapping[str, Field] = {
     "update_time": Field(Kind.TIMESTAMP),
 }
 ORDER_FIELDS = ("name", "display_name", "create_time", "update_time", "state", "driver")
-MUTABLE = ("display_name", "labels", "endpoint", "credentials")
+MUTABLE = ("display_name", "labels", "endpoint", "credentials", "node_endpoints")
 
 #: How long a FULL view waits on the cluster before it answers with the last snapshot.
 FULL_VIEW_CAP = 5.0
@@ -74,6 +74,7 @@ class PoolDraft:
     display_name: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     credentials: Credentials = field(default_factory=Credentials)
+    node_endpoints: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,7 @@ class Pools:
                 reason="POOL_ALREADY_EXISTS",
                 metadata={"pool": f"pools/{pool_id}"},
             )
-        driver = self._drivers.open(draft.driver, draft.endpoint, draft.credentials)
+        driver = self._drivers.open(draft.driver, draft.endpoint, draft.credentials, draft.node_endpoints)
         adopted = False
         try:
             with deadline.scope(deadline.remaining(CONTACT_CAP)):
@@ -197,6 +198,7 @@ class Pools:
                 display_name=draft.display_name,
                 labels=draft.labels,
                 credentials=draft.credentials,
+                node_endpoints=draft.node_endpoints,
                 state=state,
                 state_message=message,
                 cluster_id=snap.cluster_id,
@@ -233,7 +235,12 @@ class Pools:
         changed = _apply(current, patch)
         _checked(
             PoolDraft(
-                changed.driver, changed.endpoint, changed.display_name, changed.labels, changed.credentials
+                changed.driver,
+                changed.endpoint,
+                changed.display_name,
+                changed.labels,
+                changed.credentials,
+                changed.node_endpoints,
             )
         )
         if (changed.endpoint, changed.credentials) != (current.endpoint, current.credentials):
@@ -250,7 +257,7 @@ class Pools:
         return stored
 
     async def _verify_same_cluster(self, pool: Pool) -> None:
-        driver = self._drivers.open(pool.driver, pool.endpoint, pool.credentials)
+        driver = self._drivers.open(pool.driver, pool.endpoint, pool.credentials, pool.node_endpoints)
         try:
             with deadline.scope(deadline.remaining(CONTACT_CAP)):
                 snap = await driver.snapshot()
@@ -370,43 +377,44 @@ def _checked(draft: PoolDraft) -> PoolDraft:
     validation.display_name(draft.display_name)
     validation.labels(draft.labels)
     validation.credentials(draft.driver, draft.endpoint, draft.credentials)
+    validation.node_endpoints(draft.driver, draft.node_endpoints)
     return draft
 
 
+_SCALARS = ("display_name", "endpoint", "credentials")
+_MAPS = ("labels", "node_endpoints")
+
+
 def _apply(pool: Pool, patch: PoolPatch) -> Pool:
+    """Apply an update mask (AIP-134): whole fields, or single keys of map fields."""
     if not patch.paths:
         raise InvalidArgument.field(
             "update_mask", f"name at least one field: {', '.join(MUTABLE)}", reason="MISSING_UPDATE_MASK"
         )
-    changes: dict[str, Any] = {}
-    labels = dict(pool.labels)
+    changes: dict[str, Any] = {m: dict(getattr(pool, m)) for m in _MAPS}
     for path in patch.paths:
+        base, _, key = path.partition(".")
         if path == "*":
-            changes |= {
-                "display_name": patch.values.display_name,
-                "endpoint": patch.values.endpoint,
-                "credentials": patch.values.credentials,
-            }
-            labels = dict(patch.values.labels)
-        elif path in ("display_name", "endpoint", "credentials"):
+            changes |= {f: getattr(patch.values, f) for f in (*_SCALARS, *_MAPS)}
+        elif path in _SCALARS or path in _MAPS:
             changes[path] = getattr(patch.values, path)
-        elif path == "labels":
-            labels = dict(patch.values.labels)
-        elif path.startswith("labels."):
-            key = validation.label_key(path[len("labels.") :], "update_mask")
-            if key in patch.values.labels:
-                labels[key] = patch.values.labels[key]
+        elif base in _MAPS and key:
+            if base == "labels":
+                validation.label_key(key, "update_mask")
+            given = getattr(patch.values, base)
+            if key in given:
+                changes[base][key] = given[key]
             else:
-                labels.pop(key, None)  # AIP-134: a masked key absent from the values is removed
+                changes[base].pop(key, None)  # a masked key absent from the values is removed
         else:
-            reason = "FIELD_NOT_MUTABLE" if path in _ALL_FIELDS else "UNKNOWN_FIELD"
+            reason = "FIELD_NOT_MUTABLE" if base in _ALL_FIELDS else "UNKNOWN_FIELD"
             raise InvalidArgument.field(
                 "update_mask",
                 f"{path!r} cannot be updated; mutable: {', '.join(MUTABLE)}",
                 reason=reason,
                 metadata={"path": path},
             )
-    return pool.with_changes(labels=labels, **changes)
+    return pool.with_changes(**changes)
 
 
 _ALL_FIELDS = frozenset(

@@ -178,6 +178,29 @@ def credentials(
     return creds
 
 
+MAX_NODE_ENDPOINTS = 1000
+
+
+def node_endpoints(
+    driver: Driver, values: Mapping[str, str], field: str = "pool.node_endpoints"
+) -> dict[str, str]:
+    if values and driver is not Driver.SWARM:
+        raise InvalidArgument.field(
+            field, "only Swarm pools have node engine endpoints", reason="UNSUPPORTED_FIELD"
+        )
+    if len(values) > MAX_NODE_ENDPOINTS:
+        raise InvalidArgument.field(
+            field, f"at most {MAX_NODE_ENDPOINTS} entries", reason="TOO_MANY_NODE_ENDPOINTS"
+        )
+    for key, value in values.items():
+        if not key or len(key) > 253 or any(c.isspace() or c == "/" for c in key):
+            raise InvalidArgument.field(
+                f"{field}[{key[:63]}]", "a key is a node id or hostname", reason="INVALID_NODE_KEY"
+            )
+        endpoint(driver, value, f"{field}[{key}]")
+    return dict(values)
+
+
 def page_size(value: int) -> int:
     if value < 0:
         raise InvalidArgument.field(

@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from zanepool_server.drivers import swarm
 from zanepool_server.drivers.base import ClusterDriver
 from zanepool_server.errors import Unimplemented
-from zanepool_server.model import Capability, Credentials, Driver
+from zanepool_server.model import Capability, Credentials, Driver, EngineSpec
+
+
+def _not_built(kind: Driver) -> Unimplemented:
+    return Unimplemented(
+        f"the {kind.value} driver is not built yet",
+        reason="DRIVER_NOT_IMPLEMENTED",
+        metadata={"driver": kind.value},
+    )
 
 
 class Drivers:
     """The production DriverFactory."""
 
-    def open(self, kind: Driver, endpoint: str, credentials: Credentials) -> ClusterDriver:
+    def open(
+        self, kind: Driver, endpoint: str, credentials: Credentials, node_endpoints: Mapping[str, str]
+    ) -> ClusterDriver:
         if kind is Driver.SWARM:
-            return swarm.SwarmDriver(endpoint, credentials)
-        raise Unimplemented(
-            f"the {kind.value} driver is not built yet",
-            reason="DRIVER_NOT_IMPLEMENTED",
-            metadata={"driver": kind.value},
-        )
+            return swarm.SwarmDriver(endpoint, credentials, node_endpoints)
+        raise _not_built(kind)
 
     def capabilities(self, kind: Driver) -> frozenset[Capability]:
         return swarm.CAPABILITIES if kind is Driver.SWARM else frozenset()
+
+    async def create_cluster(self, kind: Driver, engines: Sequence[EngineSpec]) -> str:
+        raise Unimplemented(
+            "CreatePool is not implemented yet", reason="NOT_IMPLEMENTED_YET", metadata={"driver": kind.value}
+        )

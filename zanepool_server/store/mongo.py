@@ -192,6 +192,7 @@ class Store:
             "labels": dict_to_pairs(pool.labels),
             "endpoint": pool.endpoint,
             "credentials": pool.credentials.to_doc(),
+            "node_endpoints": dict_to_pairs(pool.node_endpoints),
             "update_time": pool.update_time,
             "etag": pool.etag,
         }
@@ -299,6 +300,7 @@ def pool_to_doc(pool: Pool) -> dict[str, Any]:
         "update_time": pool.update_time,
         "last_sync_time": pool.last_sync_time,
         "etag": pool.etag,
+        "node_endpoints": dict_to_pairs(pool.node_endpoints),
     }
 
 
@@ -320,4 +322,5 @@ def pool_from_doc(doc: Mapping[str, Any]) -> Pool:
         update_time=doc.get("update_time"),
         last_sync_time=doc.get("last_sync_time"),
         etag=doc.get("etag", ""),
+        node_endpoints=pairs_to_dict(doc.get("node_endpoints")),
     )

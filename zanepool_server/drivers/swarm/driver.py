@@ -7,12 +7,15 @@ TLS credentials are given). Library errors are translated in ``errors.translate`
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any, cast
 
+from zanepool_server.drivers.base import ContainerOps, ImageOps, NetworkOps, NodeOps, VolumeOps
 from zanepool_server.drivers.swarm import parse
 from zanepool_server.drivers.swarm.engine import Engine
+from zanepool_server.drivers.unbuilt import Unbuilt
 from zanepool_server.errors import FailedPrecondition
-from zanepool_server.model import Capability, ClusterSnapshot, Credentials, Driver
+from zanepool_server.model import Capability, ClusterSnapshot, Credentials, Driver, NodeSummary
 
 #: What the Swarm driver supports today; grows with each capability built.
 CAPABILITIES: frozenset[Capability] = frozenset()
@@ -24,9 +27,30 @@ class SwarmDriver:
     kind = Driver.SWARM
     capabilities = CAPABILITIES
 
-    def __init__(self, endpoint: str, credentials: Credentials) -> None:
+    def __init__(self, endpoint: str, credentials: Credentials, node_endpoints: Mapping[str, str]) -> None:
         self.endpoint = endpoint
+        self.credentials = credentials
+        self.node_endpoints = dict(node_endpoints)
         self.manager = Engine(endpoint, credentials)
+        self._engines: dict[str, Engine] = {}
+        self.nodes: NodeOps = cast(NodeOps, Unbuilt("swarm", "nodes"))
+        self.containers: ContainerOps = cast(ContainerOps, Unbuilt("swarm", "containers"))
+        self.images: ImageOps = cast(ImageOps, Unbuilt("swarm", "images"))
+        self.volumes: VolumeOps = cast(VolumeOps, Unbuilt("swarm", "volumes"))
+        self.networks: NetworkOps = cast(NetworkOps, Unbuilt("swarm", "networks"))
+
+    def engine(self, endpoint: str) -> Engine:
+        """The Engine API client of a node's own engine (opened once, closed with the driver)."""
+        if endpoint == self.endpoint:
+            return self.manager
+        if endpoint not in self._engines:
+            self._engines[endpoint] = Engine(endpoint, self.credentials)
+        return self._engines[endpoint]
+
+    def node_endpoint(self, node: NodeSummary) -> str | None:
+        """Where a node's own engine answers: the pool's node_endpoints by id or hostname; the
+        manager's endpoint for the node the manager runs on; else None (reach it via the manager)."""
+        return self.node_endpoints.get(node.node_id) or self.node_endpoints.get(node.hostname)
 
     async def snapshot(self) -> ClusterSnapshot:
         # One round trip: the four reads go out together. When some fail, /info (if it
@@ -67,4 +91,5 @@ class SwarmDriver:
             )
 
     async def aclose(self) -> None:
-        await self.manager.aclose()
+        engines, self._engines = list(self._engines.values()), {}
+        await asyncio.gather(self.manager.aclose(), *(e.aclose() for e in engines))

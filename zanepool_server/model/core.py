@@ -1,8 +1,4 @@
-"""Plain data shared by the domain, the drivers and the store (no I/O, no gRPC).
-
-Enumerations use the wire names without their prefixes (``Driver.SWARM`` is
-``DRIVER_SWARM``); the API layer converts, the store keeps these strings.
-"""
+"""Pools, clusters and nodes."""
 
 from __future__ import annotations
 
@@ -191,6 +187,7 @@ class Pool:
     update_time: datetime | None = None
     last_sync_time: datetime | None = None
     etag: str = ""
+    node_endpoints: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -198,6 +195,27 @@ class Pool:
 
     def with_changes(self, **changes: Any) -> Pool:
         return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class NodeChange:
+    """An UpdateNode: None leaves a field as it is; ``version`` makes the change conditional."""
+
+    labels: dict[str, str] | None = None
+    availability: NodeAvailability | None = None
+    role: NodeRole | None = None
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """A bare engine to add to a pool (ImportNode, CreatePool)."""
+
+    endpoint: str
+    credentials: Credentials = field(default_factory=Credentials)
+    advertise_address: str = ""
+    listen_address: str = ""
+    role: NodeRole = NodeRole.WORKER
 
 
 def pairs_to_dict(pairs: list[dict[str, str]] | dict[str, str] | None) -> dict[str, str]:
