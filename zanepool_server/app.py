@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -24,15 +24,18 @@ from zanepool.v1 import (
     log_service_pb2,
     network_service_pb2,
     node_service_pb2,
+    node_service_pb2_grpc,
     pool_service_pb2,
     pool_service_pb2_grpc,
     volume_service_pb2,
 )
 from zanepool_server import config, logs
 from zanepool_server.api import unimplemented
+from zanepool_server.api.node_servicer import NodeServicer
 from zanepool_server.api.pool_servicer import PoolServicer
 from zanepool_server.api.status import CallSettings
 from zanepool_server.domain.monitor import Monitor, MonitorSettings
+from zanepool_server.domain.nodes import Nodes
 from zanepool_server.domain.pools import Pools
 from zanepool_server.drivers.base import DriverFactory
 from zanepool_server.drivers.factory import Drivers
@@ -65,6 +68,17 @@ SERVER_OPTIONS = (
     ("grpc.http2.max_pings_without_data", 0),
     ("grpc.max_receive_message_length", 16 * 1024 * 1024),
 )
+
+
+def servicers(pools: Pools) -> list[tuple[str, Callable[[grpc.aio.Server], None]]]:
+    """The built services beside PoolService: (full name, adds the servicer to a server)."""
+    node_servicer = NodeServicer(Nodes(pools))
+    return [
+        (
+            node_service_pb2.DESCRIPTOR.services_by_name["NodeService"].full_name,
+            lambda server: node_service_pb2_grpc.add_NodeServiceServicer_to_server(node_servicer, server),
+        ),
+    ]
 
 
 class ZanePoolServer:
@@ -100,7 +114,13 @@ class ZanePoolServer:
 
         server = grpc.aio.server(options=SERVER_OPTIONS)
         pool_service_pb2_grpc.add_PoolServiceServicer_to_server(PoolServicer(self.pools), server)
-        server.add_generic_rpc_handlers([unimplemented.handler(svc) for svc in LATER_SERVICES])
+        built = set()
+        for name, add in servicers(self.pools):
+            add(server)
+            built.add(name)
+        server.add_generic_rpc_handlers(
+            [unimplemented.handler(svc) for svc in LATER_SERVICES if svc.full_name not in built]
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
             (

@@ -7,16 +7,10 @@ cluster or store call can outlive the caller or hang a call that has no deadline
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from typing import TypeVar
-
-from zanepool_server.errors import DeadlineExceeded
-
-T = TypeVar("T")
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 # Monotonic instant by which the current call must be answered; None outside any call.
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("zanepool_deadline", default=None)
@@ -37,6 +31,17 @@ def scope(seconds: float) -> Iterator[None]:
         _deadline.reset(token)
 
 
+@contextmanager
+def detached(seconds: float) -> Iterator[None]:
+    """A deadline of its own, not bounded by the enclosing one: for clean-up after a failure
+    (undoing half-done work must not be cut short because the call's time ran out)."""
+    token = _deadline.set(time.monotonic() + max(seconds, 0.0))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
 def remaining(cap: float | None = None) -> float:
     """Seconds left in the current scope (at most ``cap``); never negative."""
     deadline = _deadline.get()
@@ -44,26 +49,3 @@ def remaining(cap: float | None = None) -> float:
     if cap is not None:
         left = min(left, cap)
     return max(left, 0.0)
-
-
-async def bounded(aw: Awaitable[T], *, what: str, cap: float | None = None) -> T:
-    """Await ``aw`` within the current deadline; DeadlineExceeded names ``what`` timed out."""
-    left = remaining(cap)
-    if left <= 0:
-        raise DeadlineExceeded(f"no time left for {what}", metadata={"operation": what})
-    try:
-        async with asyncio.timeout(left):
-            return await aw
-    except TimeoutError as exc:
-        raise DeadlineExceeded(f"{what} did not finish in {left:.1f}s", metadata={"operation": what}) from exc
-
-
-@asynccontextmanager
-async def bounded_block(what: str, cap: float | None = None) -> AsyncIterator[None]:
-    """Like :func:`bounded` for a block of several awaits."""
-    left = remaining(cap)
-    try:
-        async with asyncio.timeout(left):
-            yield
-    except TimeoutError as exc:
-        raise DeadlineExceeded(f"{what} did not finish in {left:.1f}s", metadata={"operation": what}) from exc

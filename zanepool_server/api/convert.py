@@ -15,6 +15,7 @@ from zanepool_server.model import (
     ClusterInfo,
     Credentials,
     Driver,
+    EngineSpec,
     NodeAvailability,
     NodeRole,
     NodeState,
@@ -92,6 +93,53 @@ _AVAILABILITY = {
     NodeAvailability.PAUSE: pb.Node.AVAILABILITY_PAUSE,
     NodeAvailability.DRAIN: pb.Node.AVAILABILITY_DRAIN,
 }
+
+
+_ROLES_IN = {v: k for k, v in _ROLES.items()}
+_AVAILABILITY_IN = {v: k for k, v in _AVAILABILITY.items()}
+
+
+def node_in(msg: pb.Node) -> NodeSummary:
+    """The mutable fields of a Node (labels, availability, role); unknown enum values refused."""
+    if msg.availability and msg.availability not in _AVAILABILITY_IN:
+        raise InvalidArgument.field(
+            "node.availability",
+            f"{msg.availability} is not an Availability",
+            reason="INVALID_ENUM_VALUE",
+            metadata={"value": msg.availability},
+        )
+    if msg.role and msg.role not in _ROLES_IN:
+        raise InvalidArgument.field(
+            "node.role",
+            f"{msg.role} is not a Role",
+            reason="INVALID_ENUM_VALUE",
+            metadata={"value": msg.role},
+        )
+    return NodeSummary(
+        node_id="",
+        labels=dict(msg.labels),
+        availability=_AVAILABILITY_IN.get(msg.availability, NodeAvailability.UNSPECIFIED),
+        role=_ROLES_IN.get(msg.role, NodeRole.UNSPECIFIED),
+    )
+
+
+def engine_in(msg: pb.Engine) -> EngineSpec:
+    if not msg.endpoint:
+        raise InvalidArgument.field("engine.endpoint", "is required", reason="MISSING_FIELD")
+    if msg.role and msg.role not in _ROLES_IN:
+        raise InvalidArgument.field(
+            "engine.role",
+            f"{msg.role} is not a Role",
+            reason="INVALID_ENUM_VALUE",
+            metadata={"value": msg.role},
+        )
+    return EngineSpec(
+        endpoint=msg.endpoint,
+        credentials=credentials_in(msg.credentials),
+        advertise_address=msg.advertise_address,
+        listen_address=msg.listen_address,
+        role=_ROLES_IN.get(msg.role, NodeRole.WORKER),
+    )
 
 
 def node_out(pool_name: str, node: NodeSummary) -> pb.Node:

@@ -102,7 +102,7 @@ class Monitor:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         # Hand the pools over at once rather than after the leases lapse.
-        with deadline.scope(2.0):
+        with deadline.detached(2.0):
             for key in list(self._held):
                 with contextlib.suppress(ZanePoolError):
                     await self._store.release_lease(key, self.replica)

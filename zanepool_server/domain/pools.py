@@ -13,7 +13,7 @@ from zanepool_server import deadline
 from zanepool_server.domain import paging, validation
 from zanepool_server.domain.connections import Connections
 from zanepool_server.domain.events import EventLog
-from zanepool_server.drivers.base import DriverFactory
+from zanepool_server.drivers.base import ClusterDriver, DriverFactory
 from zanepool_server.errors import (
     Aborted,
     AlreadyExists,
@@ -126,6 +126,16 @@ class Pools:
                 metadata={"pool": f"pools/{pool_id}"},
             )
         return pool
+
+    async def targets(self, pool_id: str) -> list[Pool]:
+        """The pools a child list reads: one pool, or every pool for ``-``."""
+        if pool_id != "-":
+            return [await self.get(pool_id)]
+        return await self._store.all_pools()
+
+    def driver(self, pool: Pool) -> ClusterDriver:
+        """The pool's open driver connection."""
+        return self._connections.for_pool(pool)
 
     async def get_full(self, pool_id: str) -> Pool:
         """The stored pool merged with a live read; the last snapshot when the cluster is slow or down."""
@@ -255,6 +265,25 @@ class Pools:
             )
         await self._events.record(stored.name, "updated", {"fields": ",".join(patch.paths)})
         return stored
+
+    async def record_node_endpoint(self, pool: Pool, node_id: str, endpoint: str | None) -> None:
+        """Remember (or, with None, forget) the engine endpoint of a node the server added or removed."""
+        for _ in range(5):  # a concurrent UpdatePool changes the etag: read again and retry
+            current = await self.get(pool.pool_id)
+            endpoints = dict(current.node_endpoints)
+            if endpoint is None:
+                if endpoints.pop(node_id, None) is None:
+                    return
+            else:
+                endpoints[node_id] = endpoint
+            changed = current.with_changes(node_endpoints=endpoints, update_time=self._clock(), etag=_etag())
+            if await self._store.replace_pool(changed, expected_etag=current.etag) is not None:
+                return
+        raise Aborted(
+            f"{pool.name} kept changing while recording node {node_id}'s engine; retry",
+            reason="CONCURRENT_MODIFICATION",
+            metadata={"pool": pool.name},
+        )
 
     async def _verify_same_cluster(self, pool: Pool) -> None:
         driver = self._drivers.open(pool.driver, pool.endpoint, pool.credentials, pool.node_endpoints)

@@ -239,6 +239,10 @@ class Store:
             )
         return None if doc is None else pool_from_doc(doc)
 
+    async def all_pools(self) -> list[Pool]:
+        with _translated("list pools"):
+            return [pool_from_doc(doc) async for doc in self.pools.find({}, sort=[("_id", 1)])]
+
     async def pool_ids(self) -> list[tuple[str, str]]:
         """(pool_id, uid) of every pool, for the monitor."""
         with _translated("list pools"):

@@ -13,12 +13,13 @@ from typing import Any, cast
 from zanepool_server.drivers.base import ContainerOps, ImageOps, NetworkOps, NodeOps, VolumeOps
 from zanepool_server.drivers.swarm import parse
 from zanepool_server.drivers.swarm.engine import Engine
+from zanepool_server.drivers.swarm.nodes import SwarmNodes
 from zanepool_server.drivers.unbuilt import Unbuilt
 from zanepool_server.errors import FailedPrecondition
 from zanepool_server.model import Capability, ClusterSnapshot, Credentials, Driver, NodeSummary
 
 #: What the Swarm driver supports today; grows with each capability built.
-CAPABILITIES: frozenset[Capability] = frozenset()
+CAPABILITIES: frozenset[Capability] = frozenset({Capability.NODE_IMPORT, Capability.NODE_REMOVE})
 
 
 class SwarmDriver:
@@ -33,7 +34,7 @@ class SwarmDriver:
         self.node_endpoints = dict(node_endpoints)
         self.manager = Engine(endpoint, credentials)
         self._engines: dict[str, Engine] = {}
-        self.nodes: NodeOps = cast(NodeOps, Unbuilt("swarm", "nodes"))
+        self.nodes: NodeOps = SwarmNodes(self)
         self.containers: ContainerOps = cast(ContainerOps, Unbuilt("swarm", "containers"))
         self.images: ImageOps = cast(ImageOps, Unbuilt("swarm", "images"))
         self.volumes: VolumeOps = cast(VolumeOps, Unbuilt("swarm", "volumes"))

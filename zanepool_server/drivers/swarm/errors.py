@@ -10,8 +10,11 @@ import aiohttp
 from aiodocker.exceptions import DockerError
 
 from zanepool_server.errors import (
+    Aborted,
+    AlreadyExists,
     ClusterUnavailable,
     FailedPrecondition,
+    InvalidArgument,
     NotFound,
     PermissionDenied,
     Unauthenticated,
@@ -52,6 +55,26 @@ def translate(endpoint: str, what: str) -> Iterator[None]:
         ) from exc
 
 
+# What the engine says (lower case, a fragment) -> the error and its reason. The engine's
+# status codes alone are too coarse (a 500 may be a refusal, a 409 a duplicate name).
+_KNOWN_MESSAGES: tuple[tuple[str, type[ZanePoolError], str], ...] = (
+    ("not a swarm manager", FailedPrecondition, "NOT_A_SWARM_MANAGER"),
+    ("not part of a swarm", FailedPrecondition, "NOT_A_SWARM"),
+    ("update out of sequence", Aborted, "CONCURRENT_MODIFICATION"),
+    ("demote the last manager", FailedPrecondition, "LAST_MANAGER"),
+    ("is not down and can't be removed", FailedPrecondition, "NODE_NOT_DOWN"),
+    ("must be demoted to worker before removal", FailedPrecondition, "NODE_IS_MANAGER"),
+    ("is already part of a swarm", FailedPrecondition, "ENGINE_ALREADY_IN_SWARM"),
+    ("is already in use by container", AlreadyExists, "NAME_IN_USE"),
+    ("name conflicts with an existing object", AlreadyExists, "NAME_IN_USE"),
+    ("already exists", AlreadyExists, "NAME_IN_USE"),
+    ("image is being used by", FailedPrecondition, "IMAGE_IN_USE"),
+    ("image is referenced in multiple repositories", FailedPrecondition, "IMAGE_IN_USE"),
+    ("volume is in use", FailedPrecondition, "VOLUME_IN_USE"),
+    ("has active endpoints", FailedPrecondition, "NETWORK_IN_USE"),
+)
+
+
 def docker_error(exc: DockerError, endpoint: str, what: str) -> ZanePoolError:
     meta = {"endpoint": endpoint, "operation": what, "engine_status": exc.status}
     message = str(exc.message)[:300]
@@ -70,15 +93,19 @@ def docker_error(exc: DockerError, endpoint: str, what: str) -> ZanePoolError:
         return Unauthenticated(f"{endpoint} refused our credentials: {message}", metadata=meta)
     if exc.status == 403:
         return PermissionDenied(f"{endpoint} forbids {what}: {message}", metadata=meta)
+    lowered = message.lower()
+    for fragment, cls, reason in _KNOWN_MESSAGES:
+        if fragment in lowered:
+            return cls(f"{endpoint}: {message}", reason=reason, metadata=meta)
     if exc.status == 404:
         return NotFound(f"{endpoint}: {message}", reason="CLUSTER_OBJECT_NOT_FOUND", metadata=meta)
-    if exc.status == 503 and "not a swarm manager" in message.lower():
-        return FailedPrecondition(
-            f"{endpoint} is not a swarm manager: {message}", reason="NOT_A_SWARM_MANAGER", metadata=meta
+    if exc.status == 400:
+        return InvalidArgument(
+            f"{endpoint} rejected {what}: {message}", reason="ENGINE_REJECTED_REQUEST", metadata=meta
         )
-    if exc.status == 503 and "not part of a swarm" in message.lower():
+    if exc.status == 409:
         return FailedPrecondition(
-            f"{endpoint} is not in Swarm mode: {message}", reason="NOT_A_SWARM", metadata=meta
+            f"{endpoint} refused {what}: {message}", reason="ENGINE_CONFLICT", metadata=meta
         )
     return ClusterUnavailable(
         f"{endpoint} failed {what}: [{exc.status}] {message}", reason="CLUSTER_ERROR", metadata=meta
