@@ -15,7 +15,8 @@ import grpc
 import pytest
 
 from tests.support import testbed
-from tests.support.servers import RunningServer, start_server
+from tests.support.servers import RunningServer, start_server, swarm_pool
+from zanepool.v1 import pool_service_pb2
 
 
 @pytest.fixture(scope="session")
@@ -60,3 +61,22 @@ def tmp_data(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir()
     return path
+
+
+@pytest.fixture(scope="session")
+def cluster(tb: testbed.Testbed) -> testbed.Cluster:
+    """The multi-node swarm (tests/testbed/swarm): engines in network namespaces."""
+    return testbed.cluster(tb)
+
+
+@pytest.fixture
+async def cluster_pool(server: RunningServer, cluster: testbed.Cluster) -> str:
+    """The multi-node swarm registered as `pools/multi`, with every node's own engine known."""
+    await server.pools.RegisterPool(
+        pool_service_pb2.RegisterPoolRequest(
+            pool_id="multi",
+            pool=swarm_pool(cluster.manager, node_endpoints=cluster.node_endpoints()),
+        ),
+        timeout=30,
+    )
+    return "pools/multi"

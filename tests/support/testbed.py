@@ -60,3 +60,38 @@ def script(name: str, *args: str, timeout: float = 120) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """The multi-node swarm: engines in network namespaces, reached through unix sockets."""
+
+    manager: str
+    nodes: tuple[str, ...]  # unix endpoints, manager first
+    node_addrs: tuple[str, ...]
+    bare: tuple[str, ...]  # engines in no swarm, for ImportNode and CreatePool
+    bare_addrs: tuple[str, ...]
+    registry: str
+    registry_image: str
+
+    def hostname(self, endpoint: str) -> str:
+        """The engine's hostname: its namespace's name, the folder of its socket."""
+        return Path(endpoint.removeprefix("unix://")).parent.name
+
+    def node_endpoints(self) -> dict[str, str]:
+        return {self.hostname(e): e for e in self.nodes}
+
+
+def cluster(tb: Testbed) -> Cluster:
+    def words(name: str) -> tuple[str, ...]:
+        return tuple(tb.require(name).split())
+
+    return Cluster(
+        manager=tb.require("ZANEPOOL_TB_SWARM_MANAGER"),
+        nodes=words("ZANEPOOL_TB_SWARM_NODES"),
+        node_addrs=words("ZANEPOOL_TB_SWARM_NODE_ADDRS"),
+        bare=words("ZANEPOOL_TB_SWARM_BARE"),
+        bare_addrs=words("ZANEPOOL_TB_SWARM_BARE_ADDRS"),
+        registry=tb.require("ZANEPOOL_TB_REGISTRY"),
+        registry_image=tb.require("ZANEPOOL_TB_REGISTRY_IMAGE"),
+    )

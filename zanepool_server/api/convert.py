@@ -123,12 +123,12 @@ def node_in(msg: pb.Node) -> NodeSummary:
     )
 
 
-def engine_in(msg: pb.Engine) -> EngineSpec:
+def engine_in(msg: pb.Engine, field: str = "engine") -> EngineSpec:
     if not msg.endpoint:
-        raise InvalidArgument.field("engine.endpoint", "is required", reason="MISSING_FIELD")
+        raise InvalidArgument.field(f"{field}.endpoint", "is required", reason="MISSING_FIELD")
     if msg.role and msg.role not in _ROLES_IN:
         raise InvalidArgument.field(
-            "engine.role",
+            f"{field}.role",
             f"{msg.role} is not a Role",
             reason="INVALID_ENUM_VALUE",
             metadata={"value": msg.role},

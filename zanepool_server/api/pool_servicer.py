@@ -9,7 +9,7 @@ from zanepool_server.api import convert
 from zanepool_server.api.status import Context, unary
 from zanepool_server.domain import validation
 from zanepool_server.domain.pools import PoolPatch, Pools
-from zanepool_server.errors import InvalidArgument, Unimplemented
+from zanepool_server.errors import InvalidArgument
 from zanepool_server.model import Pool
 
 _VIEWS = (pb.POOL_VIEW_UNSPECIFIED, pb.POOL_VIEW_BASIC, pb.POOL_VIEW_FULL)
@@ -36,7 +36,12 @@ class PoolServicer(ps_grpc.PoolServiceServicer):
     @unary
     async def CreatePool(self, request: ps.CreatePoolRequest, context: Context) -> ps.CreatePoolResponse:
         validation.pool_id(request.pool_id)
-        raise _later("CreatePool", "building a swarm from bare engines comes with the complete Swarm driver")
+        if not request.HasField("pool"):
+            raise InvalidArgument.field("pool", "is required", reason="MISSING_FIELD")
+        draft = convert.draft_in(request.pool, convert.driver_in(request.pool.driver))
+        engines = [convert.engine_in(e, f"engines[{i}]") for i, e in enumerate(request.engines)]
+        pool = await self._pools.create(request.pool_id, draft, engines, validate_only=request.validate_only)
+        return ps.CreatePoolResponse(pool=self._out(pool))
 
     @unary
     async def GetPool(self, request: ps.GetPoolRequest, context: Context) -> ps.GetPoolResponse:
@@ -88,11 +93,3 @@ class PoolServicer(ps_grpc.PoolServiceServicer):
     async def RefreshPool(self, request: ps.RefreshPoolRequest, context: Context) -> ps.RefreshPoolResponse:
         pool = await self._pools.refresh(validation.pool_name(request.name))
         return ps.RefreshPoolResponse(pool=self._out(pool, with_nodes=True))
-
-
-def _later(rpc: str, why: str) -> Unimplemented:
-    return Unimplemented(
-        f"{rpc} is not implemented yet: {why}",
-        reason="NOT_IMPLEMENTED_YET",
-        metadata={"rpc": f"zanepool.v1.PoolService/{rpc}"},
-    )

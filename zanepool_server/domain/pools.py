@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +27,7 @@ from zanepool_server.model import (
     ClusterSnapshot,
     Credentials,
     Driver,
+    EngineSpec,
     Pool,
     PoolState,
 )
@@ -63,6 +64,9 @@ MUTABLE = ("display_name", "labels", "endpoint", "credentials", "node_endpoints"
 FULL_VIEW_CAP = 5.0
 #: How long a registration or refresh waits on the cluster.
 CONTACT_CAP = 15.0
+#: How long building a new cluster may take, and how many engines one call may bring.
+CREATE_CAP = 120.0
+MAX_CREATE_ENGINES = 50
 
 
 @dataclass(frozen=True)
@@ -233,6 +237,57 @@ class Pools:
             {"driver": pool.driver.value, "endpoint": pool.endpoint, "state": state.value},
         )
         return pool
+
+    async def create(
+        self, pool_id: str, draft: PoolDraft, engines: Sequence[EngineSpec], *, validate_only: bool = False
+    ) -> Pool:
+        """Build a new cluster from bare engines, then register it; undo the cluster if that fails."""
+        validation.pool_id(pool_id)
+        if not engines:
+            raise InvalidArgument.field("engines", "name at least one engine", reason="MISSING_FIELD")
+        if len(engines) > MAX_CREATE_ENGINES:
+            raise InvalidArgument.field(
+                "engines", f"at most {MAX_CREATE_ENGINES} engines", reason="TOO_MANY_ENGINES"
+            )
+        seen: set[str] = set()
+        for i, engine in enumerate(engines):
+            validation.endpoint(draft.driver, engine.endpoint, f"engines[{i}].endpoint")
+            validation.credentials(
+                draft.driver, engine.endpoint, engine.credentials, f"engines[{i}].credentials"
+            )
+            if engine.endpoint in seen:
+                raise InvalidArgument.field(
+                    f"engines[{i}].endpoint", "is given twice", reason="DUPLICATE_ENGINE"
+                )
+            seen.add(engine.endpoint)
+        first = engines[0]
+        draft = replace(draft, endpoint=first.endpoint, credentials=first.credentials)
+        _checked(draft)
+        if await self._store.get_pool(pool_id) is not None:
+            raise AlreadyExists(
+                f"pools/{pool_id} already exists",
+                reason="POOL_ALREADY_EXISTS",
+                metadata={"pool": f"pools/{pool_id}"},
+            )
+        if validate_only:
+            return Pool(
+                pool_id=pool_id,
+                uid="",
+                driver=draft.driver,
+                endpoint=draft.endpoint,
+                display_name=draft.display_name,
+                labels=draft.labels,
+                credentials=draft.credentials,
+            )
+        with deadline.scope(deadline.remaining(CREATE_CAP)):
+            manager, node_endpoints = await self._drivers.create_cluster(draft.driver, engines)
+        try:
+            return await self.register(
+                pool_id, replace(draft, endpoint=manager, node_endpoints=node_endpoints)
+            )
+        except ZanePoolError:
+            await self._drivers.dissolve_cluster(draft.driver, engines)
+            raise
 
     async def update(self, pool_id: str, patch: PoolPatch) -> Pool:
         current = await self.get(pool_id)

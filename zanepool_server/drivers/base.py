@@ -124,9 +124,14 @@ class DriverFactory(Protocol):
         """What pools of this kind support."""
         ...
 
-    async def create_cluster(self, kind: Driver, engines: Sequence[EngineSpec]) -> str:
-        """CreatePool: build a new cluster from bare engines; returns the manager's endpoint.
+    async def create_cluster(self, kind: Driver, engines: Sequence[EngineSpec]) -> tuple[str, dict[str, str]]:
+        """CreatePool: build a new cluster from bare engines.
 
-        Undoes what it did when a step fails and reports which engine failed.
+        Returns the manager's endpoint and the node engines' endpoints by node id. Undoes
+        what it did when a step fails, and says which engine failed at which step.
         """
+        ...
+
+    async def dissolve_cluster(self, kind: Driver, engines: Sequence[EngineSpec]) -> None:
+        """Undo create_cluster (when what follows it fails): every engine leaves."""
         ...

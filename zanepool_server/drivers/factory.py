@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from zanepool_server.drivers import swarm
 from zanepool_server.drivers.base import ClusterDriver
+from zanepool_server.drivers.swarm import cluster
 from zanepool_server.errors import Unimplemented
 from zanepool_server.model import Capability, Credentials, Driver, EngineSpec
 
@@ -31,7 +32,21 @@ class Drivers:
     def capabilities(self, kind: Driver) -> frozenset[Capability]:
         return swarm.CAPABILITIES if kind is Driver.SWARM else frozenset()
 
-    async def create_cluster(self, kind: Driver, engines: Sequence[EngineSpec]) -> str:
-        raise Unimplemented(
-            "CreatePool is not implemented yet", reason="NOT_IMPLEMENTED_YET", metadata={"driver": kind.value}
-        )
+    async def create_cluster(self, kind: Driver, engines: Sequence[EngineSpec]) -> tuple[str, dict[str, str]]:
+        if kind is not Driver.SWARM:
+            raise _no_creation(kind)
+        built = await cluster.build(engines)
+        return built.manager_endpoint, built.node_endpoints
+
+    async def dissolve_cluster(self, kind: Driver, engines: Sequence[EngineSpec]) -> None:
+        if kind is not Driver.SWARM:
+            raise _no_creation(kind)
+        await cluster.dissolve(engines)
+
+
+def _no_creation(kind: Driver) -> Unimplemented:
+    return Unimplemented(
+        f"a {kind.value} cluster cannot be made from bare engines: its nodes join through its own bootstrap",
+        reason="CLUSTER_CREATION_UNSUPPORTED",
+        metadata={"driver": kind.value},
+    )
