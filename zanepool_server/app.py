@@ -111,6 +111,7 @@ class ZanePoolServer:
         self.store = Store(uri, database=s.database)
         await self.store.open()
         self.pools = Pools(self.store, self._drivers)
+        self.pools.start()
 
         server = grpc.aio.server(options=SERVER_OPTIONS)
         pool_service_pb2_grpc.add_PoolServiceServicer_to_server(PoolServicer(self.pools), server)

@@ -234,7 +234,8 @@ def matches(expr: Expr | None, get: Callable[[str, str], Any]) -> bool:
         return not matches(expr.item, get)
     actual = get(expr.field, expr.key)
     if expr.value is None:
-        return actual is not None
+        # A label is present even when empty; a plain field is present when it is set.
+        return actual is not None if expr.key else actual not in (None, "")
     if expr.op == "=":
         return bool(actual == expr.value)
     if expr.op == "!=":

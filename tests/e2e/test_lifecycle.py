@@ -18,6 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tests.support.servers import error_info, start_server, swarm_pool
 from zanepool.v1 import pool_service_pb2 as ps
 from zanepool.v1 import pool_service_pb2_grpc
+from zanepool_server.domain.pool_cache import FRESH_FOR
 from zanepool_server.store.embedded import EmbeddedMongo
 
 
@@ -102,6 +103,8 @@ async def test_store_outage_gives_unavailable_then_recovers(
         async with start_server(mongodb_uri=uri, database=database) as server:
             await server.pools.RegisterPool(ps.RegisterPoolRequest(pool_id="s", pool=swarm_pool(swarm_unix)))
             await store.stop()
+            # The in-memory mirror of the pools answers only while the store is heard from.
+            await asyncio.sleep(FRESH_FOR + 0.5)
             for call in (
                 server.pools.GetPool(ps.GetPoolRequest(name="pools/s"), timeout=20),
                 server.pools.ListPools(ps.ListPoolsRequest(), timeout=20),

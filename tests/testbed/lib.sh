@@ -21,7 +21,7 @@ alive() {
 # contains MATCH (guards against a stale pid file whose pid was reused).
 pid_of() {
   local p; p=$(cat "$1" 2>/dev/null) || return 1
-  alive "$p" && tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$2" && echo "$p"
+  alive "$p" && tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qF -- "$2" && echo "$p"
 }
 
 # stop_pid PID [SECS]: TERM, wait up to SECS (10) s, then KILL and wait.
@@ -59,7 +59,7 @@ pids_using() {
   local f p
   for f in $(grep -lxE -- "$2" /proc/[0-9]*/comm 2>/dev/null); do
     p=${f#/proc/}; p=${p%/comm}
-    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$1" && echo "$p"
+    tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qF -- "$1" && echo "$p"
   done
   return 0
 }
@@ -108,3 +108,29 @@ MONGO_PORT=${ZANEPOOL_TB_MONGO_PORT:-27517}
 
 # since T0: seconds elapsed since a saved $EPOCHREALTIME, one decimal.
 since() { local us=$(( ${EPOCHREALTIME//[.,]/} - ${1//[.,]/} )); echo "$((us / 1000000)).$((us / 100000 % 10))"; }
+
+# --- Generic engine helpers (used by swarm/; docker-up/-down inline the same) ---
+# reap_engine DIR: once the dockerd whose data/exec roots are under DIR is
+# stopped or was killed, clear what it leaves: containers still running under
+# orphaned shims (runc keeps their state in exec-root), containerd and the
+# shims, mounts, and exec-root itself (runtime state that must not outlive
+# the daemon, or the next dockerd waits for a "running" containerd).
+reap_engine() {
+  local root id p
+  for root in "$1"/exec/runtime-*/moby; do
+    [ -d "$root" ] || continue
+    for id in $(runc --root "$root" list -q 2>/dev/null); do runc --root "$root" delete --force "$id" || true; done
+  done
+  for p in $(pids_using "$1/" 'dockerd|containerd|containerd-shim.*'); do stop_pid "$p"; done
+  umount_under "$1"
+  rm -rf "$1/exec"
+}
+
+# busybox_rootfs DIR: a minimal image root (static busybox, its applets as
+# symlinks, root in passwd/group) to `docker import`: no registry is reachable.
+busybox_rootfs() {
+  rm -rf "$1"; mkdir -p "$1/bin" "$1/etc" "$1/tmp" "$1/root"
+  cp /bin/busybox "$1/bin/busybox"
+  chroot "$1" /bin/busybox --install -s /bin    # links to /bin/busybox; 100x faster than ln in a loop
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$1/etc/passwd"; echo 'root:x:0:' >"$1/etc/group"
+}

@@ -8,9 +8,13 @@ T0=$EPOCHREALTIME
 "$TB/install.sh"
 # The two start independently; in parallel the cold start takes ~2 s less.
 "$TB/docker-up.sh" >/dev/null & DOCKER_UP=$!
+# Opt-in (ZANEPOOL_TB_SWARM=1): the multi-node Swarm test bed, also in parallel.
+SWARM_UP=; [ "${ZANEPOOL_TB_SWARM:-}" != 1 ] || { "$TB/swarm/up.sh" >/dev/null & SWARM_UP=$!; }
 rc=0; "$TB/mongo-up.sh" >/dev/null || rc=$?
 wait "$DOCKER_UP" || rc=$?
+[ -z "$SWARM_UP" ] || wait "$SWARM_UP" || rc=$?
 [ "$rc" = 0 ] || die "test bed did not come up; stop what did with $TB/down.sh"
 cat "$D/env" "$M/env" | write_env "$STATE/env"
+[ -z "$SWARM_UP" ] || cat "$STATE/env" "$STATE/swarm/env" | write_env "$STATE/env"
 say "test bed up in $(since "$T0") s; env: $STATE/env"
 echo "$STATE/env"

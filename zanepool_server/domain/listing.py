@@ -20,9 +20,10 @@ from zanepool_server import deadline
 from zanepool_server.domain import paging, validation
 from zanepool_server.errors import Unimplemented, ZanePoolError
 from zanepool_server.model import Pool
-from zanepool_server.query import Field, matches, parse_filter, parse_order_by
+from zanepool_server.query import Expr, Field, Order, matches, parse_filter, parse_order_by
 
 T = TypeVar("T")
+X = TypeVar("X")
 
 WILDCARD = "-"
 #: How long one pool may take to answer a list across every pool.
@@ -110,13 +111,27 @@ async def list_children(
         else:
             items.extend(result)
 
-    def value(item: Item[T], field: str) -> Any:
-        return item.name if field == "name" else columns.get(item, field, "")
+    def column(item: Item[T], field: str, key: str) -> Any:
+        return item.name if field == "name" else columns.get(item, field, key)
 
-    def get(item: Item[T]) -> Callable[[str, str], Any]:
-        return lambda field, key: item.name if field == "name" else columns.get(item, field, key)
+    chosen, last = select(items, column, expr, order, after, size)
+    token = "" if last is None else paging.encode(query, last)
+    return Page(chosen, token, sorted(unreachable))
 
-    chosen = [i for i in items if matches(expr, get(i))]
+
+def select(
+    items: Sequence[X],
+    column: Callable[[X, str, str], Any],
+    expr: Expr | None,
+    order: Order,
+    after: Sequence[Any] | None,
+    size: int,
+) -> tuple[list[X], list[Any] | None]:
+    """Filter, order and cut one page out of items held in memory.
+
+    ``column(item, field, key)`` gives a field's value (``key`` for map fields). Returns the
+    page and, when more items follow, the order key of its last item (for the next token).
+    """
 
     def compare(a: Sequence[Any], b: Sequence[Any]) -> int:
         for (_, desc), x, y in zip(order.keys, a, b, strict=True):
@@ -126,14 +141,16 @@ async def list_children(
                 return (1 if less else -1) if desc else (-1 if less else 1)
         return 0
 
-    def key_of(item: Item[T]) -> list[Any]:
-        return [value(item, f) for f, _ in order.keys]
+    def key_of(item: X) -> list[Any]:
+        return [column(item, f, "") for f, _ in order.keys]
 
-    chosen.sort(key=functools.cmp_to_key(lambda a, b: compare(key_of(a), key_of(b))))
+    def by_key(a: tuple[list[Any], X], b: tuple[list[Any], X]) -> int:
+        return compare(a[0], b[0])
+
+    keyed = [(key_of(i), i) for i in items if matches(expr, functools.partial(column, i))]
+    keyed.sort(key=functools.cmp_to_key(by_key))
     if after is not None:
-        chosen = [i for i in chosen if compare(key_of(i), after) > 0]
-    token = ""
-    if len(chosen) > size:
-        chosen = chosen[:size]
-        token = paging.encode(query, key_of(chosen[-1]))
-    return Page(chosen, token, sorted(unreachable))
+        keyed = [k for k in keyed if compare(k[0], after) > 0]
+    if len(keyed) <= size:
+        return [i for _, i in keyed], None
+    return [i for _, i in keyed[:size]], keyed[size - 1][0]

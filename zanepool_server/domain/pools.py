@@ -13,6 +13,8 @@ from zanepool_server import deadline
 from zanepool_server.domain import paging, validation
 from zanepool_server.domain.connections import Connections
 from zanepool_server.domain.events import EventLog
+from zanepool_server.domain.listing import select
+from zanepool_server.domain.pool_cache import PoolCache
 from zanepool_server.drivers.base import ClusterDriver, DriverFactory
 from zanepool_server.errors import (
     Aborted,
@@ -39,7 +41,6 @@ from zanepool_server.query import (
     Kind,
     Not,
     Or,
-    Order,
     parse_filter,
     parse_order_by,
 )
@@ -115,14 +116,21 @@ class Pools:
         self._connections = Connections(drivers)
         self._events = EventLog(store)
         self._clock = clock
+        self.cache = PoolCache(store)
+
+    def start(self) -> None:
+        """Start following the store (the in-memory mirror that answers reads)."""
+        self.cache.start()
 
     async def aclose(self) -> None:
+        await self.cache.aclose()
         await self._connections.aclose()
 
     # --- reads --------------------------------------------------------------------------------
 
     async def get(self, pool_id: str) -> Pool:
-        pool = await self._store.get_pool(pool_id)
+        # A miss may be a pool another replica registered a moment ago: ask the store.
+        pool = self.cache.get(pool_id) or await self._store.get_pool(pool_id)
         if pool is None:
             raise NotFound(
                 f"pools/{pool_id} does not exist",
@@ -135,7 +143,10 @@ class Pools:
         """The pools a child list reads: one pool, or every pool for ``-``."""
         if pool_id != "-":
             return [await self.get(pool_id)]
-        return await self._store.all_pools()
+        cached = self.cache.all()
+        return (
+            sorted(cached, key=lambda p: p.pool_id) if cached is not None else await self._store.all_pools()
+        )
 
     def driver(self, pool: Pool) -> ClusterDriver:
         """The pool's open driver connection."""
@@ -165,12 +176,16 @@ class Pools:
         order = parse_order_by(order_by, ORDER_FIELDS)
         query = paging.fingerprint("pools", filter_text, order.text())
         after = paging.decode(page_token, query, len(order.keys))
+        cached = self.cache.all()
+        if cached is not None:
+            pools, last = select(cached, _column, expr, order, after, size)
+            return Page(pools, "" if last is None else paging.encode(query, last))
         # One more than asked tells whether a next page exists without a second query.
         pools = await self._store.list_pools(expr, order, after, size + 1)
         token = ""
         if len(pools) > size:
             pools = pools[:size]
-            token = paging.encode(query, _sort_key(pools[-1], order))
+            token = paging.encode(query, [_column(pools[-1], f, "") for f, _ in order.keys])
         return Page(pools, token)
 
     # --- registration ---------------------------------------------------------------------------
@@ -226,6 +241,7 @@ class Pools:
             if validate_only:
                 return pool
             await self._store.insert_pool(pool)
+            self.cache.wrote(pool)
             self._connections.adopt(pool, driver)
             adopted = True
         finally:
@@ -312,6 +328,8 @@ class Pools:
             await self._verify_same_cluster(changed)
         changed = changed.with_changes(update_time=self._clock(), etag=_etag())
         stored = await self._store.replace_pool(changed, expected_etag=current.etag)
+        if stored is not None:
+            self.cache.wrote(stored)
         if stored is None:
             raise Aborted(
                 f"pools/{pool_id} was changed or deleted by another call; read it again",
@@ -332,7 +350,9 @@ class Pools:
             else:
                 endpoints[node_id] = endpoint
             changed = current.with_changes(node_endpoints=endpoints, update_time=self._clock(), etag=_etag())
-            if await self._store.replace_pool(changed, expected_etag=current.etag) is not None:
+            stored = await self._store.replace_pool(changed, expected_etag=current.etag)
+            if stored is not None:
+                self.cache.wrote(stored)
                 return
         raise Aborted(
             f"{pool.name} kept changing while recording node {node_id}'s engine; retry",
@@ -377,6 +397,7 @@ class Pools:
                 reason="CONCURRENT_MODIFICATION",
                 metadata={"pool": current.name},
             )
+        self.cache.deleted(pool_id)
         self._connections.forget(pool_id)
         await self._store.drop_lease(f"monitor:{pool_id}")
         await self._events.record(current.name, "deleted")
@@ -402,11 +423,13 @@ class Pools:
             pool.pool_id, pool.uid, state=state, message=message, snapshot=snap, synced_at=self._clock()
         )
         if stored is None:
+            self.cache.deleted(pool.pool_id)
             raise NotFound(
                 f"{pool.name} was deleted during the sync",
                 reason="POOL_NOT_FOUND",
                 metadata={"pool": pool.name},
             )
+        self.cache.wrote(stored)
         if stored.state != pool.state:
             log.info(
                 "pool state changed",
@@ -444,16 +467,14 @@ def _pool_ids_in(expr: Expr | None) -> Expr | None:
     return And(items) if isinstance(expr, And) else Or(items)  # type: ignore[arg-type]
 
 
-def _sort_key(pool: Pool, order: Order) -> list[Any]:
-    values = {
-        "name": pool.pool_id,
-        "display_name": pool.display_name,
-        "create_time": pool.create_time,
-        "update_time": pool.update_time,
-        "state": pool.state.value,
-        "driver": pool.driver.value,
-    }
-    return [values[f] for f, _ in order.keys]
+def _column(pool: Pool, field: str, key: str) -> Any:
+    """A pool's value for filters and ordering, as the store holds it (name is the pool id)."""
+    if field == "labels":
+        return pool.labels.get(key)
+    if field == "name":
+        return pool.pool_id
+    value = getattr(pool, field)
+    return value.value if isinstance(value, Driver | PoolState) else value
 
 
 def _checked(draft: PoolDraft) -> PoolDraft:

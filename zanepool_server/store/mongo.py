@@ -63,6 +63,9 @@ _INDEXES: dict[str, list[pymongo.IndexModel]] = {
 }
 
 
+#: How often an idle change stream proves that the store is still there.
+WATCH_BEAT = 0.25
+
 #: The longest one store operation may take: a store that has not answered by then is down.
 STORE_CAP = 5.0
 
@@ -242,6 +245,40 @@ class Store:
     async def all_pools(self) -> list[Pool]:
         with _translated("list pools"):
             return [pool_from_doc(doc) async for doc in self.pools.find({}, sort=[("_id", 1)])]
+
+    @contextlib.asynccontextmanager
+    async def watch_pools(self) -> AsyncIterator[AsyncIterator[tuple[str, Pool | None] | None]]:
+        """Every later change to the pools, as (pool id, the pool now or None when deleted).
+
+        Opened before a full read, so that nothing that changes in between is missed. While
+        nothing changes it yields None every ``WATCH_BEAT`` seconds: proof that the store is
+        still there. The stream ends with StoreUnavailable when the store goes away.
+        """
+        try:
+            stream = await self.pools.watch(
+                full_document="updateLookup", max_await_time_ms=int(WATCH_BEAT * 1000)
+            )
+        except PyMongoError as exc:
+            raise StoreUnavailable(f"the store cannot watch pools: {type(exc).__name__}") from exc
+
+        async def changes() -> AsyncIterator[tuple[str, Pool | None] | None]:
+            try:
+                while True:
+                    change = await stream.try_next()
+                    if change is None:
+                        yield None
+                        continue
+                    pool_id = str(change["documentKey"]["_id"])
+                    doc = change.get("fullDocument")
+                    yield pool_id, None if doc is None else pool_from_doc(doc)
+            except PyMongoError as exc:
+                raise StoreUnavailable(f"the pool change stream broke: {type(exc).__name__}") from exc
+
+        try:
+            yield changes()
+        finally:
+            with contextlib.suppress(PyMongoError):
+                await stream.close()
 
     async def pool_ids(self) -> list[tuple[str, str]]:
         """(pool_id, uid) of every pool, for the monitor."""

@@ -13,13 +13,25 @@ from typing import Any, cast
 from zanepool_server.drivers.base import ContainerOps, ImageOps, NetworkOps, NodeOps, VolumeOps
 from zanepool_server.drivers.swarm import parse
 from zanepool_server.drivers.swarm.engine import Engine
+from zanepool_server.drivers.swarm.images import SwarmImages
+from zanepool_server.drivers.swarm.networks import SwarmNetworks
 from zanepool_server.drivers.swarm.nodes import SwarmNodes
+from zanepool_server.drivers.swarm.volumes import SwarmVolumes
 from zanepool_server.drivers.unbuilt import Unbuilt
 from zanepool_server.errors import FailedPrecondition
 from zanepool_server.model import Capability, ClusterSnapshot, Credentials, Driver, NodeSummary
 
 #: What the Swarm driver supports today; grows with each capability built.
-CAPABILITIES: frozenset[Capability] = frozenset({Capability.NODE_IMPORT, Capability.NODE_REMOVE})
+CAPABILITIES: frozenset[Capability] = frozenset(
+    {
+        Capability.NODE_IMPORT,
+        Capability.NODE_REMOVE,
+        Capability.IMAGE_PULL,
+        Capability.IMAGE_DELETE,
+        Capability.VOLUMES,
+        Capability.NETWORKS,
+    }
+)
 
 
 class SwarmDriver:
@@ -36,9 +48,9 @@ class SwarmDriver:
         self._engines: dict[str, Engine] = {}
         self.nodes: NodeOps = SwarmNodes(self)
         self.containers: ContainerOps = cast(ContainerOps, Unbuilt("swarm", "containers"))
-        self.images: ImageOps = cast(ImageOps, Unbuilt("swarm", "images"))
-        self.volumes: VolumeOps = cast(VolumeOps, Unbuilt("swarm", "volumes"))
-        self.networks: NetworkOps = cast(NetworkOps, Unbuilt("swarm", "networks"))
+        self.images: ImageOps = SwarmImages(self)
+        self.volumes: VolumeOps = SwarmVolumes(self)
+        self.networks: NetworkOps = SwarmNetworks(self)
 
     def engine(self, endpoint: str) -> Engine:
         """The Engine API client of a node's own engine (opened once, closed with the driver)."""

@@ -72,6 +72,20 @@ _KNOWN_MESSAGES: tuple[tuple[str, type[ZanePoolError], str], ...] = (
     ("image is referenced in multiple repositories", FailedPrecondition, "IMAGE_IN_USE"),
     ("volume is in use", FailedPrecondition, "VOLUME_IN_USE"),
     ("has active endpoints", FailedPrecondition, "NETWORK_IN_USE"),
+    ("is using its referenced image", FailedPrecondition, "IMAGE_IN_USE"),
+    ("is in use by service", FailedPrecondition, "NETWORK_IN_USE"),
+    ("is in use by task", FailedPrecondition, "NETWORK_IN_USE"),
+    ("is a pre-defined network", FailedPrecondition, "PREDEFINED_NETWORK"),
+    ("pool overlaps with other one", FailedPrecondition, "SUBNET_OVERLAPS"),
+    ("error looking up volume plugin", FailedPrecondition, "VOLUME_DRIVER_NOT_FOUND"),
+    # A registry's answers to a pull, passed on by the engine (in the response or its stream).
+    ("manifest unknown", NotFound, "IMAGE_NOT_FOUND_IN_REGISTRY"),
+    ("name unknown", NotFound, "IMAGE_NOT_FOUND_IN_REGISTRY"),
+    ("repository does not exist", NotFound, "IMAGE_NOT_FOUND_IN_REGISTRY"),
+    ("unauthorized: ", Unauthenticated, "REGISTRY_UNAUTHENTICATED"),
+    ("no basic auth credentials", Unauthenticated, "REGISTRY_UNAUTHENTICATED"),
+    ("denied: requested access to the resource is denied", PermissionDenied, "REGISTRY_DENIED"),
+    ("server gave http response to https client", FailedPrecondition, "REGISTRY_NOT_TRUSTED"),
 )
 
 
@@ -89,14 +103,16 @@ def docker_error(exc: DockerError, endpoint: str, what: str) -> ZanePoolError:
         return FailedPrecondition(
             f"{endpoint} speaks TLS only: give TLS credentials", reason="ENDPOINT_REQUIRES_TLS", metadata=meta
         )
-    if exc.status == 401:
-        return Unauthenticated(f"{endpoint} refused our credentials: {message}", metadata=meta)
-    if exc.status == 403:
-        return PermissionDenied(f"{endpoint} forbids {what}: {message}", metadata=meta)
+    # Known messages first: the engine passes a registry's 401 on, and answers 403 to
+    # refusals that are not about us (a pre-defined network, an overlapping subnet).
     lowered = message.lower()
     for fragment, cls, reason in _KNOWN_MESSAGES:
         if fragment in lowered:
             return cls(f"{endpoint}: {message}", reason=reason, metadata=meta)
+    if exc.status == 401:
+        return Unauthenticated(f"{endpoint} refused our credentials: {message}", metadata=meta)
+    if exc.status == 403:
+        return PermissionDenied(f"{endpoint} forbids {what}: {message}", metadata=meta)
     if exc.status == 404:
         return NotFound(f"{endpoint}: {message}", reason="CLUSTER_OBJECT_NOT_FOUND", metadata=meta)
     if exc.status == 400:

@@ -1,0 +1,49 @@
+# Layout of the Kubernetes test bed, shared by build.sh, up.sh and down.sh;
+# sourced, never run. Everything it starts lives under $K, so that a crashed
+# run can be found and cleaned up by the next one; the binaries live in a
+# build cache outside the repository that down.sh never touches.
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib.sh"
+KT=$TB/k8s
+
+K8S_VERSION=v1.20.2
+K8S_CACHE=${ZANEPOOL_K8S_CACHE:-/var/cache/zanepool/k8s-$K8S_VERSION}
+KBIN=$K8S_CACHE/bin
+K8S_BINS="kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl etcd etcdctl pause"
+
+K=$STATE/k8s
+K_PKI=$K/pki
+K_KUBECONFIG=$K/admin.kubeconfig
+KD=$K/docker                  # the node's private Docker engine
+KD_SOCK=$KD/docker.sock
+KN=$K/node                    # kubelet state, certs, the mount namespace's dirs
+# Ports, all on 127.0.0.1; none clash with the Swarm test bed (2377, 7946,
+# 23750, 23760) or SecantusDB (27517).
+K_API_PORT=${ZANEPOOL_TB_K8S_PORT:-16443}
+K_ETCD_PORT=${ZANEPOOL_TB_K8S_ETCD_PORT:-23790}
+K_ETCD_PEER_PORT=${ZANEPOOL_TB_K8S_ETCD_PEER_PORT:-23800}
+K_KUBELET_PORT=10250          # kubelet API (logs, exec, port-forward)
+K_KUBELET_HEALTHZ=10248
+# The node's engine gets its own bridge: two engines on one docker0 break
+# each other, and the Swarm test bed's engine owns docker0.
+K_BRIDGE=zpk8s0
+K_BRIDGE_CIDR=172.30.0.1/24
+# The node must be named after its address: kubelet takes an IP node name as
+# its InternalIP, which is what the apiserver dials for logs/exec.
+K_NODE=127.0.0.1
+# Sysctls kubelet sets at start (it cannot be told not to); down.sh restores them.
+K_SYSCTLS="vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes"
+
+# kd ARGS: docker CLI on the node's engine; kc ARGS: kubectl as the admin.
+kd() { dockercli -H "unix://$KD_SOCK" "$@"; }
+kc() { "$KBIN/kubectl" --kubeconfig "$K_KUBECONFIG" --cache-dir "$K/kube-cache" --request-timeout 10s "$@"; }
+
+# need_cmds CMD:PACKAGE...: apt-get install the packages whose command is missing.
+need_cmds() {
+  local c pkgs=()
+  for c in "$@"; do command -v "${c%%:*}" >/dev/null || pkgs+=(${c#*:}); done
+  [ "${#pkgs[@]}" = 0 ] && return 0
+  [ "$(id -u)" = 0 ] || die "need root to apt-get install ${pkgs[*]}"
+  say "installing ${pkgs[*]}"
+  apt-get update -qq
+  NEEDRESTART_SUSPEND=1 apt-get install -y -qq --no-upgrade "${pkgs[@]}" >/dev/null
+}
