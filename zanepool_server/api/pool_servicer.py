@@ -12,15 +12,28 @@ from zanepool_server.domain.pools import PoolPatch, Pools
 from zanepool_server.errors import InvalidArgument
 from zanepool_server.model import Pool
 
+#: Converted pools kept for reuse (a few MB at most).
+RENDERED_MAX = 10_000
 _VIEWS = (pb.POOL_VIEW_UNSPECIFIED, pb.POOL_VIEW_BASIC, pb.POOL_VIEW_FULL)
 
 
 class PoolServicer(ps_grpc.PoolServiceServicer):
     def __init__(self, pools: Pools) -> None:
         self._pools = pools
+        self._rendered: dict[tuple[object, ...], pb.Pool] = {}
 
     def _out(self, pool: Pool, *, with_nodes: bool = False) -> pb.Pool:
-        return convert.pool_out(pool, self._pools.capabilities(pool.driver), with_nodes=with_nodes)
+        if with_nodes:  # the FULL view is live: nothing to reuse
+            return convert.pool_out(pool, self._pools.capabilities(pool.driver), with_nodes=True)
+        # Reads repeat far more often than pools change: convert each version of a pool once.
+        # A version is its etag (the caller's fields) plus what the last sync stored.
+        key = (pool.pool_id, pool.uid, pool.etag, pool.last_sync_time, pool.state, pool.state_message)
+        message = self._rendered.get(key)
+        if message is None:
+            if len(self._rendered) >= RENDERED_MAX:
+                self._rendered.clear()
+            message = self._rendered[key] = convert.pool_out(pool, self._pools.capabilities(pool.driver))
+        return message
 
     @unary
     async def RegisterPool(
