@@ -179,16 +179,17 @@ async def test_create_pool_undoes_a_half_built_swarm(
 ) -> None:
     engines = [
         pb.Engine(endpoint=bare_engines.bare[0], advertise_address=bare_engines.bare_addrs[0]),
-        # An address the second engine cannot listen on: it fails to join after the first
-        # engine has already initialised the swarm.
-        pb.Engine(endpoint=bare_engines.bare[1], listen_address="192.0.2.1:2377"),
+        # The same engine again through its TCP endpoint: it passes the check (no swarm yet),
+        # then fails to join because, by then, it is the new swarm's manager.
+        pb.Engine(endpoint=f"tcp://{bare_engines.bare_addrs[0]}:2375"),
     ]
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await server.pools.CreatePool(
             ps.CreatePoolRequest(pool_id="half", pool=swarm_pool(""), engines=engines), timeout=90
         )
     info = error_info(err.value)
-    assert err.value.code() != grpc.StatusCode.INTERNAL
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert info.reason == "ENGINE_ALREADY_IN_SWARM"
     assert info.metadata["engine_index"] == "1" and info.metadata["step"] == "join the swarm"
     for endpoint in bare_engines.bare:
         async with _engine(endpoint) as docker:
