@@ -210,3 +210,45 @@ async def test_create_pool_refuses_an_engine_in_a_swarm(
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     info = error_info(err.value)
     assert info.reason == "ENGINE_ALREADY_IN_SWARM" and info.metadata["engine_index"] == "1"
+
+
+async def test_every_pool_lists_what_answered_and_names_the_rest(
+    server: RunningServer, cluster_pool: str, swarm_unix: str, nodes: node_service_pb2_grpc.NodeServiceStub
+) -> None:
+    await server.pools.RegisterPool(ps.RegisterPoolRequest(pool_id="single", pool=swarm_pool(swarm_unix)))
+    both = await nodes.ListNodes(ns.ListNodesRequest(parent="pools/-"))
+    assert len(both.nodes) == 4 and not both.unreachable
+
+    # A page token works across pools: walk every node one at a time.
+    seen, token = [], ""
+    while True:
+        page = await nodes.ListNodes(ns.ListNodesRequest(parent="pools/-", page_size=1, page_token=token))
+        seen += [n.name for n in page.nodes]
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == sorted(n.name for n in both.nodes)
+
+    testbed.script("swarm/engine.sh", "stop", "zpn1")  # the cluster pool's only manager
+    try:
+        partial = await nodes.ListNodes(ns.ListNodesRequest(parent="pools/-"), timeout=30)
+        assert list(partial.unreachable) == [cluster_pool]
+        assert [n.name.split("/nodes/")[0] for n in partial.nodes] == ["pools/single"]
+        with pytest.raises(grpc.aio.AioRpcError) as one:
+            await nodes.ListNodes(ns.ListNodesRequest(parent=cluster_pool), timeout=30)
+        assert one.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert error_info(one.value).reason == "CLUSTER_UNREACHABLE"
+    finally:
+        testbed.script("swarm/engine.sh", "start", "zpn1")
+        await _all_ready(nodes, cluster_pool)
+
+
+async def _all_ready(nodes: node_service_pb2_grpc.NodeServiceStub, pool: str) -> None:
+    """Wait until the restarted manager sees every node ready again (for the tests after this one)."""
+    for _ in range(150):
+        with contextlib.suppress(grpc.aio.AioRpcError):
+            listed = (await nodes.ListNodes(ns.ListNodesRequest(parent=pool), timeout=5)).nodes
+            if len(listed) == 3 and all(n.state == pb.Node.STATE_READY for n in listed):
+                return
+        await asyncio.sleep(0.2)
+    pytest.fail("the cluster's nodes were not ready again within 30 s")
