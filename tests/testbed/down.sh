@@ -6,7 +6,8 @@ source "$(dirname "$0")/lib.sh"
 rm -f "$STATE/env"
 # Independent, so in parallel (secantusd alone takes ~2 s to exit on TERM).
 "$TB/mongo-down.sh" "$@" & MONGO_DOWN=$!
-SWARM_DOWN=; [ "${ZANEPOOL_TB_SWARM:-}" != 1 ] || { "$TB/swarm/down.sh" & SWARM_DOWN=$!; }   # opt-in multi-node Swarm bed
+# The multi-node Swarm bed: stopped whenever it is there, whoever started it.
+SWARM_DOWN=; { [ "${ZANEPOOL_TB_SWARM:-}" = 1 ] || [ -d "$STATE/swarm" ]; } && { "$TB/swarm/down.sh" & SWARM_DOWN=$!; }
 rc=0; "$TB/docker-down.sh" "$@" || rc=$?
 wait "$MONGO_DOWN" || rc=$?
 [ -z "$SWARM_DOWN" ] || wait "$SWARM_DOWN" || rc=$?
