@@ -1,0 +1,102 @@
+"""One subscriber's bounded mailbox.
+
+The policy for a subscriber too slow to keep up: the newest items are dropped (the sender
+never waits, so one slow subscriber never slows the others or the shared upstream) and
+the subscriber is told, in order, how many it lost and from which sources: a Gap takes
+the place of the lost items. Memory per subscriber is bounded by ``capacity`` items plus
+one Gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+
+class Sourced(Protocol):
+    @property
+    def source(self) -> Hashable: ...
+
+
+T = TypeVar("T", bound=Sourced)
+
+
+@dataclass
+class Gap:
+    """Items lost here because the subscriber was too slow."""
+
+    dropped: int = 0
+    sources: set[Hashable] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Idle:
+    """Nothing arrived for a while: time for a heartbeat."""
+
+
+@dataclass(frozen=True)
+class Closed:
+    """The mailbox is closed; ``error`` says why when it was not a normal end."""
+
+    error: BaseException | None = None
+
+
+class Mailbox(Generic[T]):
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self.capacity = capacity
+        self._items: deque[T | Gap] = deque()
+        self._count = 0  # items held, not counting Gap markers
+        self._wake = asyncio.Event()
+        self._closed: Closed | None = None
+        self.dropped_total = 0
+
+    def offer(self, item: T) -> None:
+        """Never blocks: a full mailbox counts the item as lost instead."""
+        if self._closed is not None:
+            return
+        if self._count >= self.capacity:
+            self.dropped_total += 1
+            last = self._items[-1] if self._items else None
+            gap = last if isinstance(last, Gap) else None
+            if gap is None:
+                gap = Gap()
+                self._items.append(gap)
+            gap.dropped += 1
+            gap.sources.add(item.source)
+        else:
+            self._items.append(item)
+            self._count += 1
+        self._wake.set()
+
+    def close(self, error: BaseException | None = None) -> None:
+        """End the mailbox after what it holds; the first close wins."""
+        if self._closed is None:
+            self._closed = Closed(error)
+            self._wake.set()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed is not None
+
+    def __len__(self) -> int:
+        return self._count
+
+    async def next(self, idle_after: float) -> T | Gap | Idle | Closed:
+        """The next item or Gap, Idle after ``idle_after`` seconds of nothing, or Closed."""
+        while not self._items:
+            if self._closed is not None:
+                return self._closed
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), idle_after)
+            except TimeoutError:
+                return Idle()
+        item = self._items.popleft()
+        if not isinstance(item, Gap):
+            self._count -= 1
+        return item
