@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+from google.protobuf.message import Message
 
 from zanepool.v1 import resources_pb2 as pb
 from zanepool_server.api.convert import timestamp
+from zanepool_server.domain.listing import Page
 from zanepool_server.model import ImageInfo, NetworkInfo, NetworkSpec, VolumeInfo, VolumeSpec
+
+T = TypeVar("T")
 
 
 class ListRequest(Protocol):
@@ -27,6 +33,15 @@ def list_args(request: ListRequest) -> dict[str, Any]:
         "order_by": request.order_by,
         "page_size": request.page_size,
         "page_token": request.page_token,
+    }
+
+
+def page_out(page: Page[T], out: Callable[[str, T], Message], field: str) -> dict[str, Any]:
+    """A List response's fields: one page of items under ``field``, its token, the pools that failed."""
+    return {
+        field: [out(i.pool.name, i.value) for i in page.items],
+        "next_page_token": page.next_page_token,
+        "unreachable": page.unreachable,
     }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from zanepool_server import deadline
 from zanepool_server.drivers.swarm.engine import Engine
+from zanepool_server.drivers.swarm.errors import translate
 from zanepool_server.drivers.swarm.nodes import JOIN_CAP
 from zanepool_server.errors import FailedPrecondition, ZanePoolError
 from zanepool_server.model import EngineSpec, NodeRole
@@ -40,7 +41,10 @@ async def build(specs: Sequence[EngineSpec]) -> BuiltSwarm:
     engines = [Engine(s.endpoint, s.credentials) for s in specs]
     joined: list[int] = []
     try:
-        return await _build(specs, engines, joined)
+        # Inside the translation, a document of the wrong shape is NOT_A_DOCKER_ENGINE, a
+        # domain error like any other, so what was built is undone for it too.
+        with translate(specs[0].endpoint, "build a swarm"):
+            return await _build(specs, engines, joined)
     except ZanePoolError:
         await _leave([engines[i] for i in reversed(joined)])
         raise

@@ -10,9 +10,19 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any, cast
 
-from zanepool_server.drivers.base import ContainerOps, ImageOps, NetworkOps, NodeOps, VolumeOps
+from zanepool_server.drivers.base import (
+    ContainerOps,
+    EventOps,
+    ImageOps,
+    LogOps,
+    NetworkOps,
+    NodeOps,
+    VolumeOps,
+)
 from zanepool_server.drivers.swarm import parse
+from zanepool_server.drivers.swarm.containers import SwarmContainers
 from zanepool_server.drivers.swarm.engine import Engine
+from zanepool_server.drivers.swarm.errors import translate
 from zanepool_server.drivers.swarm.images import SwarmImages
 from zanepool_server.drivers.swarm.networks import SwarmNetworks
 from zanepool_server.drivers.swarm.nodes import SwarmNodes
@@ -26,6 +36,7 @@ CAPABILITIES: frozenset[Capability] = frozenset(
     {
         Capability.NODE_IMPORT,
         Capability.NODE_REMOVE,
+        Capability.CONTAINER_START_STOP,
         Capability.IMAGE_PULL,
         Capability.IMAGE_DELETE,
         Capability.VOLUMES,
@@ -47,10 +58,12 @@ class SwarmDriver:
         self.manager = Engine(endpoint, credentials)
         self._engines: dict[str, Engine] = {}
         self.nodes: NodeOps = SwarmNodes(self)
-        self.containers: ContainerOps = cast(ContainerOps, Unbuilt("swarm", "containers"))
+        self.containers: ContainerOps = SwarmContainers(self)
         self.images: ImageOps = SwarmImages(self)
         self.volumes: VolumeOps = SwarmVolumes(self)
         self.networks: NetworkOps = SwarmNetworks(self)
+        self.logs: LogOps = cast(LogOps, Unbuilt("swarm", "logs"))
+        self.events: EventOps = cast(EventOps, Unbuilt("swarm", "events"))
 
     def engine(self, endpoint: str) -> Engine:
         """The Engine API client of a node's own engine (opened once, closed with the driver)."""
@@ -82,11 +95,12 @@ class SwarmDriver:
             if isinstance(result, BaseException):
                 raise result
         info, version, nodes, tasks = cast(list[Any], results)
-        summaries = tuple(parse.node(n, tasks, info) for n in nodes)
-        cluster_id = ((info.get("Swarm") or {}).get("Cluster") or {}).get("ID", "")
-        return ClusterSnapshot(
-            cluster_id=cluster_id, info=parse.info(info, version, summaries), nodes=summaries
-        )
+        with translate(self.endpoint, "read the swarm"):  # documents of the wrong shape
+            summaries = tuple(parse.node(n, tasks, info) for n in nodes)
+            cluster_id = str(((info.get("Swarm") or {}).get("Cluster") or {}).get("ID", ""))
+            return ClusterSnapshot(
+                cluster_id=cluster_id, info=parse.info(info, version, summaries), nodes=summaries
+            )
 
     def _check_swarm(self, info: dict[str, Any]) -> None:
         swarm = info.get("Swarm") or {}

@@ -32,27 +32,48 @@ def translate(endpoint: str, what: str) -> Iterator[None]:
         raise
     except DockerError as exc:
         raise docker_error(exc, endpoint, what) from exc
-    except ssl.SSLError as exc:
-        raise Unauthenticated(
-            f"TLS with {endpoint} failed: {exc.reason or exc}", reason="CLUSTER_TLS_FAILED", metadata=meta
-        ) from exc
-    except aiohttp.ClientSSLError as exc:
-        raise Unauthenticated(
-            f"TLS with {endpoint} failed: {exc}", reason="CLUSTER_TLS_FAILED", metadata=meta
-        ) from exc
-    except (aiohttp.ClientConnectionError, OSError) as exc:
-        raise ClusterUnavailable(f"cannot reach {endpoint}: {exc}", metadata=meta) from exc
-    except TimeoutError as exc:
+    except TimeoutError as exc:  # before OSError: TimeoutError is one
         raise ClusterUnavailable(
             f"{endpoint} did not answer ({what}) in time", reason="CLUSTER_TIMEOUT", metadata=meta
         ) from exc
-    except (aiohttp.ClientError, ValueError, KeyError, TypeError) as exc:
-        # It answered, but not as a Docker Engine does (bad JSON, HTML, a different service).
-        raise FailedPrecondition(
-            f"{endpoint} does not answer like a Docker Engine: {exc!s:.200}",
-            reason="NOT_A_DOCKER_ENGINE",
-            metadata=meta,
-        ) from exc
+    except (aiohttp.ClientError, OSError) as exc:
+        if _tls_failure(exc):
+            raise Unauthenticated(
+                f"TLS with {endpoint} failed: {exc}", reason="CLUSTER_TLS_FAILED", metadata=meta
+            ) from exc
+        if isinstance(exc, aiohttp.ClientConnectionError | OSError):
+            raise ClusterUnavailable(f"cannot reach {endpoint}: {exc}", metadata=meta) from exc
+        raise _not_docker(endpoint, exc, meta) from exc
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        # It answered, but not as a Docker Engine does (bad JSON, HTML, another service, a
+        # document of the wrong shape).
+        raise _not_docker(endpoint, exc, meta) from exc
+
+
+def _not_docker(endpoint: str, exc: BaseException, meta: dict[str, str]) -> FailedPrecondition:
+    return FailedPrecondition(
+        f"{endpoint} does not answer like a Docker Engine: {exc!s:.200}",
+        reason="NOT_A_DOCKER_ENGINE",
+        metadata=meta,
+    )
+
+
+_TLS_MARKS = ("[SSL", "SSLV3_ALERT", "TLSV1_ALERT")
+
+
+def _tls_failure(exc: BaseException | None) -> bool:
+    """A TLS handshake refused by either side. It may surface as an SSLError, aiohttp's
+    ClientSSLError, or, for an alert that arrives on the first read (TLS 1.3 client
+    certificate checks), a plain OSError whose text names the SSL alert."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, ssl.SSLError | aiohttp.ClientSSLError):
+            return True
+        if isinstance(exc, OSError) and any(mark in str(exc) for mark in _TLS_MARKS):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
 
 
 # What the engine says (lower case, a fragment) -> the error and its reason. The engine's
@@ -72,6 +93,8 @@ _KNOWN_MESSAGES: tuple[tuple[str, type[ZanePoolError], str], ...] = (
     ("image is referenced in multiple repositories", FailedPrecondition, "IMAGE_IN_USE"),
     ("volume is in use", FailedPrecondition, "VOLUME_IN_USE"),
     ("has active endpoints", FailedPrecondition, "NETWORK_IN_USE"),
+    ("cannot remove a running container", FailedPrecondition, "CONTAINER_RUNNING"),
+    ("cannot remove a paused container", FailedPrecondition, "CONTAINER_RUNNING"),
     ("is using its referenced image", FailedPrecondition, "IMAGE_IN_USE"),
     ("is in use by service", FailedPrecondition, "NETWORK_IN_USE"),
     ("is in use by task", FailedPrecondition, "NETWORK_IN_USE"),
@@ -94,7 +117,7 @@ def docker_error(exc: DockerError, endpoint: str, what: str) -> ZanePoolError:
     message = str(exc.message)[:300]
     if exc.status == 900:  # aiodocker's code for "could not connect"
         cause = exc.__context__
-        if isinstance(cause, aiohttp.ClientSSLError | ssl.SSLError):
+        if _tls_failure(cause):
             return Unauthenticated(
                 f"TLS with {endpoint} failed: {cause}", reason="CLUSTER_TLS_FAILED", metadata=meta
             )

@@ -23,9 +23,10 @@ and the rest may hold dots of its own (``my.volume``).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -71,10 +72,6 @@ class Fleet:
     #: Node ids whose engine is listed but did not answer, with the error it gave.
     unreachable: dict[str, ZanePoolError]
 
-    @property
-    def manager(self) -> NodeEngine:
-        return self.engines[self.manager_node]
-
     def engine_of(self, node_id: str) -> NodeEngine:
         """The engine of one node; why not, precisely, when it cannot be reached."""
         meta = {"node": node_id}
@@ -103,10 +100,11 @@ async def read_fleet(driver: SwarmDriver) -> Fleet:
     nodes, *infos = await asyncio.gather(
         driver.manager.get("nodes"), *(e.get("info") for e in engines), return_exceptions=True
     )
+    if isinstance(nodes, BaseException):
+        raise nodes
     manager_info = infos[0]
-    for result in (nodes, manager_info):
-        if isinstance(result, BaseException):
-            raise result
+    if isinstance(manager_info, BaseException):
+        raise manager_info
     members = {n["ID"]: (n.get("Description") or {}).get("Hostname", "") for n in nodes}
     found: dict[str, NodeEngine] = {}
     failed: dict[str, ZanePoolError] = {}
@@ -137,6 +135,28 @@ def _unreachable(
     return out
 
 
+async def known_drivers(node: NodeEngine, kind: str) -> frozenset[str]:
+    """The ``Volume`` or ``Network`` drivers an engine has: built in or loaded (its ``/info``)
+    and enabled managed plugins. The engine would spend 15 s looking for an unknown one
+    before it says so; a legacy plugin never used on the engine yet is not known here."""
+    capability = {"Volume": "volumedriver", "Network": "networkdriver"}[kind]
+    plugins = await node.engine.get("plugins", {"filters": json.dumps({"capability": [capability]})})
+    names = {str(p["Name"]) for p in plugins if p.get("Enabled")}
+    names |= {n.removesuffix(":latest") for n in names}  # `vieux/sshfs` is `vieux/sshfs:latest`
+    names.update((node.info.get("Plugins") or {}).get(kind) or ())
+    return frozenset(names)
+
+
+def check_driver(known: frozenset[str], driver: str, noun: str) -> None:
+    """FAILED_PRECONDITION ``{NOUN}_DRIVER_NOT_FOUND`` unless the node has the driver."""
+    if driver not in known:
+        raise FailedPrecondition(
+            f"{noun}.driver: the node has no {noun} driver {driver!r}; it has {', '.join(sorted(known))}",
+            reason=f"{noun.upper()}_DRIVER_NOT_FOUND",
+            metadata={"driver": driver},
+        )
+
+
 async def gather_all(items: Iterable[T], call: Callable[[T], Awaitable[R]]) -> list[R]:
     """``call`` on every item at once; the first error is raised once all have finished, so no
     request is left running behind the caller's back."""
@@ -147,7 +167,7 @@ async def gather_all(items: Iterable[T], call: Callable[[T], Awaitable[R]]) -> l
     return results  # type: ignore[return-value]  # no exceptions left
 
 
-async def read_each(driver: SwarmDriver, read: Callable[[NodeEngine], Awaitable[list[R]]]) -> list[R]:
+async def read_each(driver: SwarmDriver, read: Callable[[NodeEngine], Awaitable[Sequence[R]]]) -> list[R]:
     """Every reachable node engine's items, read at once and concatenated."""
     fleet = await read_fleet(driver)
     return [item for items in await gather_all(fleet.engines.values(), read) for item in items]

@@ -29,19 +29,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from aiodocker.jsonstream import json_stream_list
+from aiodocker.jsonstream import json_stream_stream
 
 from zanepool_server import deadline
-from zanepool_server.drivers.swarm import parse
+from zanepool_server.drivers.swarm import fleet, parse
 from zanepool_server.drivers.swarm.errors import translate
-from zanepool_server.drivers.swarm.fleet import (
-    NodeEngine,
-    gather_all,
-    node_key,
-    read_each,
-    read_fleet,
-    split_key,
-)
 from zanepool_server.errors import InvalidArgument
 from zanepool_server.model import Credentials, ImageInfo
 
@@ -62,7 +54,7 @@ def image(raw: dict[str, Any], node_id: str, uses: Counter[str]) -> ImageInfo:
     created = raw.get("Created")
     labels = raw.get("Labels") if "Labels" in raw else (raw.get("Config") or {}).get("Labels")
     return ImageInfo(
-        image_key=node_key(node_id, image_id.removeprefix("sha256:")),
+        image_key=fleet.node_key(node_id, image_id.removeprefix("sha256:")),
         image_id=image_id,
         node_id=node_id,
         # An untagged image says "<none>:<none>", which names nothing.
@@ -106,37 +98,32 @@ class SwarmImages:
         self._driver = driver
 
     async def list(self) -> Sequence[ImageInfo]:
-        return await read_each(self._driver, self._read)
-
-    @staticmethod
-    async def _read(node: NodeEngine) -> list[ImageInfo]:
-        raws, uses = await asyncio.gather(node.engine.get("images/json"), _uses(node))
-        return [image(raw, node.node_id, uses) for raw in raws]
+        return await fleet.read_each(self._driver, _read)
 
     async def get(self, image_key: str) -> ImageInfo:
         node_id, ref = _split(image_key)
-        return await _inspect((await read_fleet(self._driver)).engine_of(node_id), ref)
+        return await _inspect((await fleet.read_fleet(self._driver)).engine_of(node_id), ref)
 
     async def pull(self, reference: str, *, node_id: str, credentials: Credentials) -> Sequence[ImageInfo]:
-        fleet = await read_fleet(self._driver)
-        targets = [fleet.engine_of(node_id)] if node_id else list(fleet.engines.values())
+        nodes = await fleet.read_fleet(self._driver)
+        targets = [nodes.engine_of(node_id)] if node_id else list(nodes.engines.values())
         headers = registry_auth(reference, credentials)
 
-        async def one(node: NodeEngine) -> ImageInfo:
+        async def one(node: fleet.NodeEngine) -> ImageInfo:
             await _pull(node, reference, headers)
             return await _inspect(node, reference)
 
-        return await gather_all(targets, one)
+        return await fleet.gather_all(targets, one)
 
     async def delete(self, image_key: str, *, force: bool) -> None:
         node_id, ref = _split(image_key)
-        engine = (await read_fleet(self._driver)).engine_of(node_id).engine
+        engine = (await fleet.read_fleet(self._driver)).engine_of(node_id).engine
         await engine.request("DELETE", f"images/{ref}", {"force": "true" if force else "false"})
 
 
 def _split(image_key: str) -> tuple[str, str]:
     """An image key -> (node id, the engine's reference to the image)."""
-    node_id, hex_id = split_key(image_key, "image")
+    node_id, hex_id = fleet.split_key(image_key, "image")
     if not _HEX.match(hex_id):
         raise InvalidArgument.field(
             "name",
@@ -147,17 +134,22 @@ def _split(image_key: str) -> tuple[str, str]:
     return node_id, f"sha256:{hex_id}"
 
 
-async def _uses(node: NodeEngine) -> Counter[str]:
+async def _read(node: fleet.NodeEngine) -> list[ImageInfo]:
+    raws, uses = await asyncio.gather(node.engine.get("images/json"), _uses(node))
+    return [image(raw, node.node_id, uses) for raw in raws]
+
+
+async def _uses(node: fleet.NodeEngine) -> Counter[str]:
     """How many containers (stopped ones too) use each image of an engine."""
     return Counter(c.get("ImageID", "") for c in await node.engine.get("containers/json", {"all": "1"}))
 
 
-async def _inspect(node: NodeEngine, ref: str) -> ImageInfo:
+async def _inspect(node: fleet.NodeEngine, ref: str) -> ImageInfo:
     raw, uses = await asyncio.gather(node.engine.get(f"images/{ref}/json"), _uses(node))
     return image(raw, node.node_id, uses)
 
 
-async def _pull(node: NodeEngine, reference: str, headers: dict[str, str]) -> None:
+async def _pull(node: fleet.NodeEngine, reference: str, headers: dict[str, str]) -> None:
     """Pull on one engine, reading the progress stream to its end (an error in it raises)."""
     engine = node.engine
     with translate(engine.endpoint, "POST /images/create"):
@@ -166,4 +158,6 @@ async def _pull(node: NodeEngine, reference: str, headers: dict[str, str]) -> No
                 "images/create", "POST", params=_pull_params(reference), headers=headers, timeout=None
             )
             async with query as response:
-                await json_stream_list(response)
+                # Read to the end (an error in the stream raises); keep none of the progress.
+                async for _ in json_stream_stream(response):
+                    pass

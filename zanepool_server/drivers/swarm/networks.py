@@ -17,7 +17,8 @@ Engine API:
 - create: ``GET /networks/{name}`` (the name must be free), then ``POST /networks/create``
   with ``CheckDuplicate``, the driver (default ``overlay``, made by the manager; any
   other driver makes a local network on the named node or the manager's), attachable,
-  internal, labels, options and IPAM config (one entry per subnet, with its gateway);
+  internal, labels, options and IPAM config (one entry per subnet, with its gateway); a
+  local driver must be one the node has (``fleet.known_drivers``);
 - delete: ``DELETE /networks/{id}`` on the engine that holds it; the predefined networks
   are refused before the engine is asked.
 
@@ -31,17 +32,8 @@ from collections.abc import Sequence
 from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
 
-from zanepool_server.drivers.swarm import parse
+from zanepool_server.drivers.swarm import fleet, parse
 from zanepool_server.drivers.swarm.engine import Engine
-from zanepool_server.drivers.swarm.fleet import (
-    LOCAL_NAME,
-    SEPARATOR,
-    NodeEngine,
-    node_key,
-    read_each,
-    read_fleet,
-    split_key,
-)
 from zanepool_server.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from zanepool_server.model import NetworkInfo, NetworkSpec
 
@@ -57,12 +49,12 @@ PREDEFINED = frozenset({"bridge", "host", "none", "ingress", "docker_gwbridge"})
 
 def cluster_key(raw: dict[str, Any]) -> str:
     name = str(raw.get("Name", ""))
-    return name if LOCAL_NAME.match(name) and SEPARATOR not in name else str(raw["Id"])
+    return name if fleet.LOCAL_NAME.match(name) and fleet.SEPARATOR not in name else str(raw["Id"])
 
 
 def local_key(raw: dict[str, Any], node_id: str) -> str:
     name = str(raw.get("Name", ""))
-    return node_key(node_id, name if LOCAL_NAME.match(name) else str(raw["Id"]))
+    return fleet.node_key(node_id, name if fleet.LOCAL_NAME.match(name) else str(raw["Id"]))
 
 
 def network(raw: dict[str, Any], node_id: str = "") -> NetworkInfo:
@@ -100,9 +92,9 @@ class SwarmNetworks:
         self._driver = driver
 
     async def list(self) -> Sequence[NetworkInfo]:
-        return await read_each(self._driver, self._read)
+        return await fleet.read_each(self._driver, self._read)
 
-    async def _read(self, node: NodeEngine) -> list[NetworkInfo]:
+    async def _read(self, node: fleet.NodeEngine) -> Sequence[NetworkInfo]:
         is_manager = node.engine is self._driver.manager
         return [
             network(raw, node.node_id) if raw.get("Scope") == "local" else network(raw)
@@ -148,8 +140,9 @@ class SwarmNetworks:
     async def _home(self, name: str, kind: str, node_id: str) -> tuple[Engine, str]:
         """The engine that makes the network, and the node a local one lives on ("" for the swarm)."""
         if kind not in SWARM_DRIVERS:
-            fleet = await read_fleet(self._driver)
-            node = fleet.engine_of(node_id or fleet.manager_node)
+            nodes = await fleet.read_fleet(self._driver)
+            node = nodes.engine_of(node_id or nodes.manager_node)
+            fleet.check_driver(await fleet.known_drivers(node, "Network"), kind, "network")
             return node.engine, node.node_id
         if node_id:
             raise InvalidArgument.field(
@@ -158,10 +151,10 @@ class SwarmNetworks:
                 reason="NODE_NOT_ALLOWED",
                 metadata={"driver": kind},
             )
-        if SEPARATOR in name:
+        if fleet.SEPARATOR in name:
             raise InvalidArgument.field(
                 "network_id",
-                f"the id of a cluster-wide network has no {SEPARATOR!r} (it marks node-local ids)",
+                f"the id of a cluster-wide network has no {fleet.SEPARATOR!r} (it marks node-local ids)",
                 reason="INVALID_NETWORK_ID",
                 metadata={"value": name[:200]},
             )
@@ -182,11 +175,11 @@ class SwarmNetworks:
         """The engine that holds a network, its document and the network; NotFound unless the
         engine found one of this very key (it also matches names by their id's prefix)."""
         node_id = ""
-        if SEPARATOR in network_key:
-            node_id, local = split_key(network_key, "network")
-            engine = (await read_fleet(self._driver)).engine_of(node_id).engine
+        if fleet.SEPARATOR in network_key:
+            node_id, local = fleet.split_key(network_key, "network")
+            engine = (await fleet.read_fleet(self._driver)).engine_of(node_id).engine
             raw = await engine.get(f"networks/{local}", {"scope": "local"})
-        elif LOCAL_NAME.match(network_key):
+        elif fleet.LOCAL_NAME.match(network_key):
             engine = self._driver.manager
             raw = await engine.get(f"networks/{network_key}")
         else:

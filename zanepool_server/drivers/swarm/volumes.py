@@ -3,6 +3,7 @@
 As for images (see ``fleet``), only the nodes whose engine the driver knows are listed.
 A volume's key is ``{node_id}.{volume name}``; Docker volume names are
 ``[a-zA-Z0-9][a-zA-Z0-9_.-]*`` and node ids hold no dot, so the first dot splits the two.
+(A volume plugin may accept other names: such volumes are not listed, having no key.)
 
 Engine API:
 
@@ -14,19 +15,18 @@ Engine API:
   labels, on the named node's engine or the manager's;
 - delete: ``DELETE /volumes/{name}?force=`` (the engine refuses a volume in use, forced or not).
 
-``validate_only`` checks the node and that the name is free; an unknown driver is found
-only by a real create (the engine loads volume plugins lazily, so its ``/info`` plugin
-list is no answer).
+Create (and ``validate_only``) checks the node, that the name is free and that the node
+has the driver (``/info`` and ``GET /plugins``: see ``fleet.known_drivers``).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from zanepool_server.drivers.swarm import parse
-from zanepool_server.drivers.swarm.fleet import NodeEngine, node_key, read_each, read_fleet, split_key
-from zanepool_server.errors import AlreadyExists, NotFound
+from zanepool_server.drivers.swarm import fleet, parse
+from zanepool_server.errors import AlreadyExists, InvalidArgument, NotFound
 from zanepool_server.model import VolumeInfo, VolumeSpec
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ DEFAULT_DRIVER = "local"
 
 def volume(raw: dict[str, Any], node_id: str) -> VolumeInfo:
     return VolumeInfo(
-        volume_key=node_key(node_id, raw["Name"]),
+        volume_key=fleet.node_key(node_id, raw["Name"]),
         driver=str(raw.get("Driver", "")),
         node_id=node_id,
         labels=dict(raw.get("Labels") or {}),
@@ -48,6 +48,40 @@ def volume(raw: dict[str, Any], node_id: str) -> VolumeInfo:
     )
 
 
+async def _check_free(node: fleet.NodeEngine, name: str) -> None:
+    try:
+        await node.engine.get(f"volumes/{name}")
+    except NotFound:
+        return
+    raise AlreadyExists(
+        f"volume {name} already exists on node {node.node_id}",
+        reason="VOLUME_ALREADY_EXISTS",
+        metadata={"volume": fleet.node_key(node.node_id, name)},
+    )
+
+
+async def _read(node: fleet.NodeEngine) -> list[VolumeInfo]:
+    answer = await node.engine.get("volumes")
+    # Only a plugin's volume can have a name outside the local rule; it would make no key.
+    raws = [raw for raw in answer.get("Volumes") or () if fleet.LOCAL_NAME.match(raw.get("Name", ""))]
+    return [volume(raw, node.node_id) for raw in raws]
+
+
+def _docker_fields_only(spec: VolumeSpec) -> None:
+    """A Docker volume has no capacity, access modes or namespace: refuse them rather than drop them."""
+    for field, value in (
+        ("capacity_bytes", spec.capacity_bytes),
+        ("access_modes", spec.access_modes),
+        ("namespace", spec.namespace),
+    ):
+        if value:
+            raise InvalidArgument.field(
+                f"volume.{field}",
+                "is a Kubernetes field; a Swarm volume has none",
+                reason="UNSUPPORTED_FIELD",
+            )
+
+
 class SwarmVolumes:
     """VolumeOps over every node engine the driver knows."""
 
@@ -55,53 +89,36 @@ class SwarmVolumes:
         self._driver = driver
 
     async def list(self) -> Sequence[VolumeInfo]:
-        return await read_each(self._driver, self._read)
-
-    @staticmethod
-    async def _read(node: NodeEngine) -> list[VolumeInfo]:
-        answer = await node.engine.get("volumes")
-        return [volume(raw, node.node_id) for raw in answer.get("Volumes") or ()]
+        return await fleet.read_each(self._driver, _read)
 
     async def get(self, volume_key: str) -> VolumeInfo:
         node, name = await self._locate(volume_key)
         return volume(await node.engine.get(f"volumes/{name}"), node.node_id)
 
     async def create(self, name: str, spec: VolumeSpec, *, validate_only: bool) -> VolumeInfo:
-        fleet = await read_fleet(self._driver)
-        node = fleet.engine_of(spec.node_id or fleet.manager_node)
-        key = node_key(node.node_id, name)
-        try:
-            await node.engine.get(f"volumes/{name}")
-        except NotFound:
-            pass
-        else:
-            raise AlreadyExists(
-                f"volume {name} already exists on node {node.node_id}",
-                reason="VOLUME_ALREADY_EXISTS",
-                metadata={"volume": key},
-            )
-        body = {
-            "Name": name,
-            "Driver": spec.driver or DEFAULT_DRIVER,
-            "DriverOpts": dict(spec.options),
-            "Labels": dict(spec.labels),
-        }
+        _docker_fields_only(spec)
+        nodes = await fleet.read_fleet(self._driver)
+        node = nodes.engine_of(spec.node_id or nodes.manager_node)
+        driver = spec.driver or DEFAULT_DRIVER
+        known, _ = await asyncio.gather(fleet.known_drivers(node, "Volume"), _check_free(node, name))
+        fleet.check_driver(known, driver, "volume")
         if validate_only:
             # What the engine would answer, short of the mountpoint and the time it makes.
             return VolumeInfo(
-                volume_key=key,
-                driver=body["Driver"],
+                volume_key=fleet.node_key(node.node_id, name),
+                driver=driver,
                 node_id=node.node_id,
-                labels=body["Labels"],
-                options=body["DriverOpts"],
+                labels=dict(spec.labels),
+                options=dict(spec.options),
                 scope="local",
             )
+        body = {"Name": name, "Driver": driver, "DriverOpts": spec.options, "Labels": spec.labels}
         return volume(await node.engine.request("POST", "volumes/create", body=body), node.node_id)
 
     async def delete(self, volume_key: str, *, force: bool) -> None:
         node, name = await self._locate(volume_key)
         await node.engine.request("DELETE", f"volumes/{name}", {"force": "true" if force else "false"})
 
-    async def _locate(self, volume_key: str) -> tuple[NodeEngine, str]:
-        node_id, name = split_key(volume_key, "volume")
-        return (await read_fleet(self._driver)).engine_of(node_id), name
+    async def _locate(self, volume_key: str) -> tuple[fleet.NodeEngine, str]:
+        node_id, name = fleet.split_key(volume_key, "volume")
+        return (await fleet.read_fleet(self._driver)).engine_of(node_id), name
