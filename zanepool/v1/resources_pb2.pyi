@@ -342,6 +342,10 @@ class PoolInfo(_message.Message):
     CONTAINERS_STOPPED_FIELD_NUMBER: _builtins.int
     READY_NODE_COUNT_FIELD_NUMBER: _builtins.int
     MANAGER_COUNT_FIELD_NUMBER: _builtins.int
+    PODS_RUNNING_FIELD_NUMBER: _builtins.int
+    PODS_PENDING_FIELD_NUMBER: _builtins.int
+    PODS_SUCCEEDED_FIELD_NUMBER: _builtins.int
+    PODS_FAILED_FIELD_NUMBER: _builtins.int
     server_version: _builtins.str
     """Docker Engine version of the manager, or the Kubernetes server git version."""
     api_version: _builtins.str
@@ -359,13 +363,20 @@ class PoolInfo(_message.Message):
     node_count: _builtins.int
     """Number of nodes in the cluster."""
     containers_running: _builtins.int
-    """Containers running, paused and stopped (Swarm: on the manager's engine; Kubernetes: pod phases)."""
+    """Containers running, paused and stopped (Swarm: on the manager's engine; Kubernetes: the
+    containers of every pod, by their container status; a waiting container counts as stopped).
+    """
     containers_paused: _builtins.int
     containers_stopped: _builtins.int
     ready_node_count: _builtins.int
     """Nodes whose state is ready."""
     manager_count: _builtins.int
     """Nodes with the manager (Swarm) or control-plane (Kubernetes) role."""
+    pods_running: _builtins.int
+    """Pods by phase (Kubernetes; zero for Swarm). Pods in phase Unknown are in none of them."""
+    pods_pending: _builtins.int
+    pods_succeeded: _builtins.int
+    pods_failed: _builtins.int
     def __init__(
         self,
         *,
@@ -382,10 +393,14 @@ class PoolInfo(_message.Message):
         containers_stopped: _builtins.int = ...,
         ready_node_count: _builtins.int = ...,
         manager_count: _builtins.int = ...,
+        pods_running: _builtins.int = ...,
+        pods_pending: _builtins.int = ...,
+        pods_succeeded: _builtins.int = ...,
+        pods_failed: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["api_version", b"api_version", "arch", b"arch", "containers_paused", b"containers_paused", "containers_running", b"containers_running", "containers_stopped", b"containers_stopped", "cpus", b"cpus", "kernel_version", b"kernel_version", "manager_count", b"manager_count", "memory_bytes", b"memory_bytes", "node_count", b"node_count", "os", b"os", "ready_node_count", b"ready_node_count", "server_version", b"server_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["api_version", b"api_version", "arch", b"arch", "containers_paused", b"containers_paused", "containers_running", b"containers_running", "containers_stopped", b"containers_stopped", "cpus", b"cpus", "kernel_version", b"kernel_version", "manager_count", b"manager_count", "memory_bytes", b"memory_bytes", "node_count", b"node_count", "os", b"os", "pods_failed", b"pods_failed", "pods_pending", b"pods_pending", "pods_running", b"pods_running", "pods_succeeded", b"pods_succeeded", "ready_node_count", b"ready_node_count", "server_version", b"server_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -618,6 +633,8 @@ class Node(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
+    ALLOCATABLE_CPUS_FIELD_NUMBER: _builtins.int
+    ALLOCATABLE_MEMORY_BYTES_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Identifier. `pools/{pool}/nodes/{node}`, where `{node}` is the cluster's node id
     (Swarm node ID, Kubernetes node name).
@@ -658,6 +675,11 @@ class Node(_message.Message):
     """Output only. The cluster's version of the node object; pass it back in UpdateNode
     to make the change conditional.
     """
+    allocatable_cpus: _builtins.float
+    """Output only. What the scheduler may place on the node: CPUs and memory in bytes
+    (Kubernetes: status.allocatable, capacity minus what the system keeps; zero for Swarm).
+    """
+    allocatable_memory_bytes: _builtins.int
     @_builtins.property
     def labels(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Mutable. The node's labels (Swarm node spec labels; Kubernetes node labels)."""
@@ -699,10 +721,12 @@ class Node(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
         etag: _builtins.str = ...,
+        allocatable_cpus: _builtins.float = ...,
+        allocatable_memory_bytes: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "arch", b"arch", "availability", b"availability", "containers_paused", b"containers_paused", "containers_running", b"containers_running", "containers_stopped", b"containers_stopped", "cpus", b"cpus", "create_time", b"create_time", "engine_labels", b"engine_labels", "engine_version", b"engine_version", "etag", b"etag", "hostname", b"hostname", "kernel_version", b"kernel_version", "labels", b"labels", "leader", b"leader", "memory_bytes", b"memory_bytes", "name", b"name", "os", b"os", "reserved_cpus", b"reserved_cpus", "reserved_memory_bytes", b"reserved_memory_bytes", "role", b"role", "state", b"state", "state_message", b"state_message", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "allocatable_cpus", b"allocatable_cpus", "allocatable_memory_bytes", b"allocatable_memory_bytes", "arch", b"arch", "availability", b"availability", "containers_paused", b"containers_paused", "containers_running", b"containers_running", "containers_stopped", b"containers_stopped", "cpus", b"cpus", "create_time", b"create_time", "engine_labels", b"engine_labels", "engine_version", b"engine_version", "etag", b"etag", "hostname", b"hostname", "kernel_version", b"kernel_version", "labels", b"labels", "leader", b"leader", "memory_bytes", b"memory_bytes", "name", b"name", "os", b"os", "reserved_cpus", b"reserved_cpus", "reserved_memory_bytes", b"reserved_memory_bytes", "role", b"role", "state", b"state", "state_message", b"state_message", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -168,6 +168,8 @@ def node_out(pool_name: str, node: NodeSummary) -> pb.Node:
         create_time=timestamp(node.create_time),
         update_time=timestamp(node.update_time),
         etag=node.version,
+        allocatable_cpus=node.allocatable_cpus,
+        allocatable_memory_bytes=node.allocatable_memory_bytes,
     )
 
 

@@ -169,6 +169,8 @@ def credentials(
             raise InvalidArgument.field(
                 field, "TLS credentials need a tcp:// endpoint", reason="UNSUPPORTED_CREDENTIALS"
             )
+    if driver is Driver.KUBERNETES:
+        _kubernetes_credentials(creds, field)
     if bool(creds.cert_pem) != bool(creds.key_pem):
         raise InvalidArgument.field(field, "cert_pem and key_pem go together", reason="INVALID_CREDENTIALS")
     for name in ("ca_pem", "cert_pem", "key_pem"):
@@ -176,6 +178,32 @@ def credentials(
         if text and "-----BEGIN " not in text:
             raise InvalidArgument.field(f"{field}.{name}", "is not PEM", reason="INVALID_CREDENTIALS")
     return creds
+
+
+MAX_TOKEN = 16 * 1024
+MAX_KUBECONFIG = 1024 * 1024
+
+
+def _kubernetes_credentials(creds: Credentials, field: str) -> None:
+    """A kubeconfig comes alone (it carries its own user and CA; the driver reads it); a
+    bearer token is one line of printable characters."""
+    if creds.kubeconfig and (creds.bearer_token or creds.ca_pem or creds.cert_pem or creds.key_pem):
+        raise InvalidArgument.field(
+            field,
+            "a kubeconfig carries its own user and CA: give it alone, or give the other fields without it",
+            reason="CONFLICTING_CREDENTIALS",
+        )
+    if len(creds.kubeconfig) > MAX_KUBECONFIG:
+        raise InvalidArgument.field(
+            f"{field}.kubeconfig", f"at most {MAX_KUBECONFIG} characters", reason="INVALID_CREDENTIALS"
+        )
+    token = creds.bearer_token
+    if len(token) > MAX_TOKEN or any(not c.isprintable() or c.isspace() for c in token):
+        raise InvalidArgument.field(
+            f"{field}.bearer_token",
+            f"a token is at most {MAX_TOKEN} printable characters, without spaces",
+            reason="INVALID_CREDENTIALS",
+        )
 
 
 MAX_NODE_ENDPOINTS = 1000

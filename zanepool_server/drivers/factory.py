@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from zanepool_server.drivers import swarm
+from zanepool_server.drivers import kubernetes, swarm
 from zanepool_server.drivers.base import ClusterDriver
 from zanepool_server.drivers.swarm import cluster
 from zanepool_server.errors import Unimplemented
@@ -19,6 +19,9 @@ def _not_built(kind: Driver) -> Unimplemented:
     )
 
 
+_CAPABILITIES = {Driver.SWARM: swarm.CAPABILITIES, Driver.KUBERNETES: kubernetes.CAPABILITIES}
+
+
 class Drivers:
     """The production DriverFactory."""
 
@@ -27,10 +30,12 @@ class Drivers:
     ) -> ClusterDriver:
         if kind is Driver.SWARM:
             return swarm.SwarmDriver(endpoint, credentials, node_endpoints)
+        if kind is Driver.KUBERNETES:
+            return kubernetes.KubernetesDriver(endpoint, credentials)
         raise _not_built(kind)
 
     def capabilities(self, kind: Driver) -> frozenset[Capability]:
-        return swarm.CAPABILITIES if kind is Driver.SWARM else frozenset()
+        return _CAPABILITIES.get(kind, frozenset())
 
     async def create_cluster(self, kind: Driver, engines: Sequence[EngineSpec]) -> tuple[str, dict[str, str]]:
         if kind is not Driver.SWARM:

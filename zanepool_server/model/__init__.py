@@ -31,9 +31,11 @@ from zanepool_server.model.core import (
     pairs_to_dict,
 )
 from zanepool_server.model.storage import ImageInfo, NetworkInfo, NetworkSpec, VolumeInfo, VolumeSpec
+from zanepool_server.model.streams import ClusterEvent, LogLine, LogStream
 
 __all__ = [
     "Capability",
+    "ClusterEvent",
     "ClusterInfo",
     "ClusterSnapshot",
     "ContainerInfo",
@@ -43,6 +45,8 @@ __all__ = [
     "Driver",
     "EngineSpec",
     "ImageInfo",
+    "LogLine",
+    "LogStream",
     "MountSpec",
     "NetworkInfo",
     "NetworkSpec",

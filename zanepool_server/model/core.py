@@ -91,6 +91,11 @@ class ClusterInfo:
     containers_stopped: int = 0
     ready_node_count: int = 0
     manager_count: int = 0
+    # Pods by phase (Kubernetes only).
+    pods_running: int = 0
+    pods_pending: int = 0
+    pods_succeeded: int = 0
+    pods_failed: int = 0
 
     def to_doc(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -129,6 +134,9 @@ class NodeSummary:
     create_time: datetime | None = None
     update_time: datetime | None = None
     version: str = ""
+    # What the scheduler may place on the node (Kubernetes allocatable; zero for Swarm).
+    allocatable_cpus: float = 0.0
+    allocatable_memory_bytes: int = 0
 
     def to_doc(self) -> dict[str, Any]:
         doc = {f.name: getattr(self, f.name) for f in fields(self)}

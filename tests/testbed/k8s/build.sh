@@ -1,10 +1,10 @@
 #!/bin/bash
 # Build the Kubernetes test bed's binaries into a cache outside the repository,
-# keyed by version: kube-apiserver, kube-controller-manager, kube-scheduler and
-# kubelet v1.20.2 compiled from Debian bookworm's `kubernetes` source package
-# (every Go dependency vendored) with Debian's golang-1.19, fully offline but
-# for Debian's mirror; etcd, etcdctl and kubectl unpacked from Debian's debs
-# (dpkg -x, never installed: no system etcd service); a static pause binary.
+# keyed by version: kube-apiserver, kube-controller-manager, kube-scheduler,
+# kubelet and kubectl v1.20.2 compiled from Debian bookworm's `kubernetes`
+# source package (every Go dependency vendored) with Debian's golang-1.19,
+# offline but for Debian's mirror; etcd and etcdctl unpacked from Debian's
+# debs (dpkg -x, never installed: no system etcd service); a static pause.
 # No registry ships these any more, and the newest kubelet with a built-in
 # dockershim is 1.23: 1.20 is what Debian can build.
 # Cold: ~8 min on 2 cores, 1.4 GB peak memory, ~3 GB temporary disk. A cache
@@ -18,8 +18,11 @@ T0=$EPOCHREALTIME
 # curl (readiness probes), socat (kubelet's port-forward), nsenter/unshare.
 need_cmds gcc:"gcc libc6-dev" curl:curl socat:socat nsenter:util-linux flock:util-linux
 
+# The stamp names the recipe's revision: a cache built by an older recipe
+# (e.g. without the reflect2 fix below) is rebuilt.
+REV="recipe $K8S_VERSION-2"
 cached() {
-  [ -f "$K8S_CACHE/stamp" ] || return 1
+  grep -qxF "$REV" "$K8S_CACHE/stamp" 2>/dev/null || return 1
   local b; for b in $K8S_BINS; do [ -x "$KBIN/$b" ] || return 1; done
 }
 [ "${1:-}" = --force ] || ! cached || { echo "$K8S_CACHE"; exit 0; }
@@ -56,13 +59,20 @@ apt_ update
 # The source package is 1.20.5+really1.20.2 (Debian rolled back to 1.20.2).
 (cd "$W/src" && apt_ source --download-only kubernetes)
 (cd "$W/debs" && apt_ download golang-1.19-go golang-1.19-src etcd-server etcd-client \
-   kubernetes-client rsync libpopt0)
+   golang-github-modern-go-reflect2-dev rsync libpopt0)
 ORIG=$(ls "$W"/src/kubernetes_*really${K8S_VERSION#v}.orig.tar.gz 2>/dev/null) ||
   die "Debian's kubernetes source is not ${K8S_VERSION}: $(ls "$W/src")"
 for f in "$W"/debs/*.deb; do dpkg -x "$f" "$W/root"; done
 tar -C "$W/src" -xzf "$ORIG"
 SRC=$W/src/kubernetes-${K8S_VERSION#v}
 [ -d "$SRC" ] || die "no $SRC in $ORIG"
+# Kubernetes 1.20 vendors reflect2 v1.0.1, which calls the Go runtime's map
+# iterator with the pre-1.18 signature: built with Go 1.19 the apiserver dies
+# at random ("fatal error: fault" in mapiternext, e.g. on kubectl logs), and
+# so may Debian's own kubectl, which is why kubectl is built here too.
+# v1.0.2 fixed that with the same API; Debian packages it.
+R2=$SRC/vendor/github.com/modern-go/reflect2
+rm -rf "$R2"; cp -a "$W/root/usr/share/gocode/src/github.com/modern-go/reflect2" "$R2"; rm -f "$R2/go.mod"
 
 # Kubernetes' make runs rsync (from the deb, it may not be installed); the
 # version is normally taken from git, which a tarball has not.
@@ -80,19 +90,20 @@ V
 # -p=2 bounds peak memory (~1.4 GB); nice: tests may be running beside us.
 (cd "$SRC" && env PATH="$W/tools:$W/root/usr/lib/go-1.19/bin:$PATH" GOROOT="$W/root/usr/lib/go-1.19" \
    CGO_ENABLED=0 GOPROXY=off GOFLAGS= HOME="$W/home" KUBE_GIT_VERSION_FILE="$W/version.env" \
-   nice -n 10 make WHAT="cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler cmd/kubelet" \
+   nice -n 10 make WHAT="cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler cmd/kubelet cmd/kubectl" \
    GOFLAGS=-p=2) >>"$LOG" 2>&1 || die "make failed, see $LOG"
 
 O=$W/out
-for b in kube-apiserver kube-controller-manager kube-scheduler kubelet; do cp "$SRC/_output/bin/$b" "$O/bin/"; done
-cp "$W/root/usr/bin/etcd" "$W/root/usr/bin/etcdctl" "$W/root/usr/bin/kubectl" "$O/bin/"
+for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl; do cp "$SRC/_output/bin/$b" "$O/bin/"; done
+cp "$W/root/usr/bin/etcd" "$W/root/usr/bin/etcdctl" "$O/bin/"
 # The pod sandbox image's only binary, static so the image needs no libc.
 cp "$SRC/build/pause/linux/pause.c" "$O/"
 gcc -Os -static -DVERSION="$K8S_VERSION-zanepool" -o "$O/bin/pause" "$O/pause.c" >>"$LOG" 2>&1 || die "gcc failed, see $LOG"
 strip "$O/bin/pause"
 "$O/bin/kubelet" --version >>"$LOG" 2>&1 || die "the built kubelet does not run, see $LOG"
-{ echo "kubernetes $K8S_VERSION from $(basename "$ORIG") with $("$W/root/usr/lib/go-1.19/bin/go" version)"
-  for f in "$W"/debs/etcd-server_*.deb "$W"/debs/kubernetes-client_*.deb; do basename "$f"; done
+{ echo "$REV"
+  echo "kubernetes $K8S_VERSION from $(basename "$ORIG") with $("$W/root/usr/lib/go-1.19/bin/go" version)"
+  for f in "$W"/debs/{etcd-server,golang-github-modern-go-reflect2-dev}_*.deb; do basename "$f"; done
   date -u +"built %FT%TZ"; } >"$O/stamp"
 # Into place in one rename (same file system); an incomplete old cache goes.
 rm -rf "$K8S_CACHE"

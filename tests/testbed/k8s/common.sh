@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Layout of the Kubernetes test bed, shared by build.sh, up.sh and down.sh;
 # sourced, never run. Everything it starts lives under $K, so that a crashed
 # run can be found and cleaned up by the next one; the binaries live in a
@@ -27,6 +28,7 @@ K_KUBELET_HEALTHZ=10248
 # each other, and the Swarm test bed's engine owns docker0.
 K_BRIDGE=zpk8s0
 K_BRIDGE_CIDR=172.30.0.1/24
+K_CHAIN=ZANEPOOL-K8S          # iptables chain confining the pods to the bridge
 # The node must be named after its address: kubelet takes an IP node name as
 # its InternalIP, which is what the apiserver dials for logs/exec.
 K_NODE=127.0.0.1

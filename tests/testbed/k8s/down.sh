@@ -48,9 +48,11 @@ stop_pidfile "$K/mntns.pid" "zanepool-k8s-mntns $K/"
 for c in scheduler controller-manager apiserver etcd; do stop_pidfile "$K/$c.pid" "$K/"; done
 for p in $(pids_using "$K/" 'etcd|kube-apiserver|kube-controller|kube-scheduler|kubelet|sleep'); do stop_pid "$p"; done
 
-# Host leftovers: only our own bridge (never docker0, the Swarm engine's),
-# kubelet's now empty cgroups, the sysctls kubelet changed.
+# Host leftovers: only our own bridge (never docker0, the Swarm engine's)
+# and iptables chain, kubelet's now empty cgroups, the sysctls it changed.
 ip link del "$K_BRIDGE" 2>/dev/null || true
+while iptables -w -D FORWARD -j "$K_CHAIN" 2>/dev/null; do :; done
+iptables -w -F "$K_CHAIN" 2>/dev/null && iptables -w -X "$K_CHAIN" || true
 for cg in $(cgroups); do rmdir "$cg" 2>/dev/null || true; done
 if [ -f "$K/sysctl.saved" ]; then
   while IFS= read -r kv; do sysctl -q -w "$kv" || say "cannot restore $kv"; done <"$K/sysctl.saved"

@@ -21,7 +21,7 @@ node_ready() {
 }
 healthy() {
   local c; for c in etcd apiserver controller-manager scheduler mntns kubelet; do pid_of "$K/$c.pid" "$K/" || return 1; done
-  pid_of "$KD/dockerd.pid" "$KD/" && kd version && node_ready
+  pid_of "$KD/dockerd.pid" "$KD/" && kd version && iptables -w -C FORWARD -j "$K_CHAIN" && node_ready
 }
 if [ -s "$K/env" ] && healthy >/dev/null 2>&1; then
   say "kubernetes already up; env: $K/env"; echo "$K/env"; exit 0
@@ -144,12 +144,22 @@ setsid unshare -m --propagation private bash -c '
 NS=$!; echo "$NS" >"$K/mntns.pid"
 wait_for 10 "$NS" "$K/mntns.log" "mount namespace" pid_of "$K/mntns.pid" "zanepool-k8s-mntns $K/"
 
-# The node's Docker engine: own bridge, no iptables/ip_forward changes (the
-# Swarm engine in this network namespace owns those), own config file (not
-# /etc/docker/daemon.json), containers outside kubelet's pods in /zpk8s.
+# The pods' own bridge (the Swarm engine owns docker0).
 ip link show "$K_BRIDGE" >/dev/null 2>&1 || {
   ip link add "$K_BRIDGE" type bridge && ip addr add "$K_BRIDGE_CIDR" dev "$K_BRIDGE"; }
 ip link set "$K_BRIDGE" up
+# Pods talk to each other and to this host, never beyond: bridged traffic
+# passes the FORWARD chain (br_netfilter), whose policy the Swarm engine sets
+# to DROP, and nothing may leave the bridge (it would go out un-NATed). Our
+# own chain, hooked in first; down.sh removes both.
+iptables -w -N "$K_CHAIN"
+iptables -w -A "$K_CHAIN" -i "$K_BRIDGE" -o "$K_BRIDGE" -j ACCEPT
+iptables -w -A "$K_CHAIN" -i "$K_BRIDGE" -j DROP
+iptables -w -A "$K_CHAIN" -o "$K_BRIDGE" -j DROP
+iptables -w -I FORWARD 1 -j "$K_CHAIN"
+# The node's Docker engine: no iptables/ip_forward changes (the Swarm engine
+# in this network namespace owns those), own config file (not
+# /etc/docker/daemon.json), containers outside kubelet's pods in /zpk8s.
 echo '{}' >"$KD/daemon.json"
 setsid nsenter -t "$NS" -m -- /usr/sbin/dockerd --config-file "$KD/daemon.json" \
   --data-root "$KD/root" --exec-root "$KD/exec" --pidfile "$KD/dockerd.pid" -H "unix://$KD_SOCK" \
@@ -173,8 +183,7 @@ tar -C "$R" -c . | kd import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' - local/bus
 rm -rf "$R"
 
 # kubelet: loopback only, no read-only port, x509 client auth; its iptables
-# chains off (no kube-proxy, and the host's iptables are the Swarm engine's);
-# no host resolv.conf in pods, so no DNS query leaves the node.
+# chains off (no kube-proxy, and the host's iptables are the Swarm engine's).
 cat >"$KN/kubelet-config.yaml" <<CFG
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -194,17 +203,18 @@ cgroupDriver: cgroupfs
 failSwapOn: false
 makeIPTablesUtilChains: false
 clusterDomain: cluster.local
-resolvConf: ""
 serializeImagePulls: false
 nodeStatusUpdateFrequency: 2s
 CFG
+# --resolv-conf="": pods get no nameserver (not the host's), so they send no
+# DNS queries anywhere (in the config file "" would mean the default).
 setsid nsenter -t "$NS" -m -- "$KBIN/kubelet" --config="$KN/kubelet-config.yaml" \
   --kubeconfig="$KN/kubelet.kubeconfig" --root-dir="$KN/root" --cert-dir="$K_PKI" \
   --hostname-override="$K_NODE" --container-runtime=docker --docker-endpoint="unix://$KD_SOCK" \
   --docker="unix://$KD_SOCK" --docker-root="$KD/root" \
   --container-runtime-endpoint="unix://$KN/dockershim.sock" \
   --experimental-dockershim-root-directory="$KN/dockershim" \
-  --pod-infra-container-image=local/pause:3.2 --network-plugin="" --v=1 \
+  --pod-infra-container-image=local/pause:3.2 --network-plugin="" --resolv-conf="" --v=1 \
   >>"$KN/kubelet.log" 2>&1 </dev/null &
 echo $! >"$K/kubelet.pid"
 wait_for 120 $! "$KN/kubelet.log" kubelet node_ready
