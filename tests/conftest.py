@@ -7,6 +7,8 @@ missing component fails the run: CI must never pass by skipping.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,9 +16,12 @@ from pathlib import Path
 import grpc
 import pytest
 
-from tests.support import testbed
+from tests.support import kubernetes, testbed
 from tests.support.servers import RunningServer, start_server, swarm_pool
 from zanepool.v1 import pool_service_pb2
+from zanepool_server.drivers.kubernetes import KubernetesDriver
+from zanepool_server.errors import NotFound
+from zanepool_server.model import Credentials
 
 
 @pytest.fixture(scope="session")
@@ -80,3 +85,49 @@ async def cluster_pool(server: RunningServer, cluster: testbed.Cluster) -> str:
         timeout=30,
     )
     return "pools/multi"
+
+
+# --- Kubernetes (tests/testbed/k8s) ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def k8s(tb: testbed.Testbed) -> kubernetes.KubeBed:
+    """The Kubernetes test bed: an API server, its credentials as text, its one node."""
+    return kubernetes.load(tb)
+
+
+@pytest.fixture(scope="session")
+async def k8s_admin(k8s: kubernetes.KubeBed) -> AsyncIterator[KubernetesDriver]:
+    """A driver as the test bed's admin, for a test's own setup, checks and clean-up."""
+    driver = KubernetesDriver(k8s.api, Credentials(ca_pem=k8s.ca_pem, bearer_token=k8s.token))
+    yield driver
+    await driver.aclose()
+
+
+@pytest.fixture
+async def k8s_namespace(k8s_admin: KubernetesDriver) -> AsyncIterator[str]:
+    """A namespace of the test's own, deleted (with all it holds) after it."""
+    name = f"zp-{uuid.uuid4().hex[:10]}"
+    body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+    await k8s_admin.kube.request("POST", "/api/v1/namespaces", body=body)
+    try:
+        # Pods are refused until the token controller has given the namespace's default
+        # service account its token (Kubernetes 1.20 mounts it into every pod).
+        for _ in range(100):
+            with contextlib.suppress(NotFound):  # the account itself comes first
+                account = await k8s_admin.kube.get(f"/api/v1/namespaces/{name}/serviceaccounts/default")
+                if account.get("secrets"):
+                    break
+            await asyncio.sleep(0.1)
+        yield name
+    finally:
+        await k8s_admin.kube.request("DELETE", f"/api/v1/namespaces/{name}")
+
+
+@pytest.fixture
+async def k8s_pool(server: RunningServer, k8s: kubernetes.KubeBed) -> str:
+    """The Kubernetes test bed registered as `pools/kube` with the admin token."""
+    await server.pools.RegisterPool(
+        pool_service_pb2.RegisterPoolRequest(pool_id="kube", pool=k8s.pool()), timeout=30
+    )
+    return "pools/kube"

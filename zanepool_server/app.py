@@ -9,9 +9,11 @@ stop the embedded engine last.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -19,24 +21,37 @@ from grpc_reflection.v1alpha import reflection
 
 from zanepool.v1 import (
     container_service_pb2,
+    container_service_pb2_grpc,
     event_service_pb2,
     image_service_pb2,
+    image_service_pb2_grpc,
     log_service_pb2,
+    log_service_pb2_grpc,
     network_service_pb2,
+    network_service_pb2_grpc,
     node_service_pb2,
     node_service_pb2_grpc,
     pool_service_pb2,
     pool_service_pb2_grpc,
     volume_service_pb2,
+    volume_service_pb2_grpc,
 )
-from zanepool_server import config, logs
+from zanepool_server import config, logsetup
 from zanepool_server.api import unimplemented
+from zanepool_server.api.container_servicer import ContainerServicer
+from zanepool_server.api.image_servicer import ImageServicer
+from zanepool_server.api.log_servicer import LogServicer
+from zanepool_server.api.network_servicer import NetworkServicer
 from zanepool_server.api.node_servicer import NodeServicer
 from zanepool_server.api.pool_servicer import PoolServicer
 from zanepool_server.api.status import CallSettings
+from zanepool_server.api.volume_servicer import VolumeServicer
+from zanepool_server.domain.containers import Containers
+from zanepool_server.domain.logs import Logs, StreamSettings
 from zanepool_server.domain.monitor import Monitor, MonitorSettings
 from zanepool_server.domain.nodes import Nodes
 from zanepool_server.domain.pools import Pools
+from zanepool_server.domain.storage import Images, Networks, Volumes
 from zanepool_server.drivers.base import DriverFactory
 from zanepool_server.drivers.factory import Drivers
 from zanepool_server.store.embedded import EmbeddedMongo
@@ -70,14 +85,49 @@ SERVER_OPTIONS = (
 )
 
 
-def servicers(pools: Pools) -> list[tuple[str, Callable[[grpc.aio.Server], None]]]:
+def servicers(pools: Pools, logs: Logs) -> list[tuple[str, Callable[[grpc.aio.Server], None]]]:
     """The built services beside PoolService: (full name, adds the servicer to a server)."""
-    node_servicer = NodeServicer(Nodes(pools))
-    return [
+    built: list[tuple[Any, str, Callable[[Any, grpc.aio.Server], None], Any]] = [
         (
-            node_service_pb2.DESCRIPTOR.services_by_name["NodeService"].full_name,
-            lambda server: node_service_pb2_grpc.add_NodeServiceServicer_to_server(node_servicer, server),
+            node_service_pb2,
+            "NodeService",
+            node_service_pb2_grpc.add_NodeServiceServicer_to_server,
+            NodeServicer(Nodes(pools)),
         ),
+        (
+            container_service_pb2,
+            "ContainerService",
+            container_service_pb2_grpc.add_ContainerServiceServicer_to_server,
+            ContainerServicer(Containers(pools)),
+        ),
+        (
+            image_service_pb2,
+            "ImageService",
+            image_service_pb2_grpc.add_ImageServiceServicer_to_server,
+            ImageServicer(Images(pools)),
+        ),
+        (
+            volume_service_pb2,
+            "VolumeService",
+            volume_service_pb2_grpc.add_VolumeServiceServicer_to_server,
+            VolumeServicer(Volumes(pools)),
+        ),
+        (
+            network_service_pb2,
+            "NetworkService",
+            network_service_pb2_grpc.add_NetworkServiceServicer_to_server,
+            NetworkServicer(Networks(pools)),
+        ),
+        (
+            log_service_pb2,
+            "LogService",
+            log_service_pb2_grpc.add_LogServiceServicer_to_server,
+            LogServicer(logs),
+        ),
+    ]
+    return [
+        (module.DESCRIPTOR.services_by_name[name].full_name, functools.partial(add, servicer))
+        for module, name, add, servicer in built
     ]
 
 
@@ -94,6 +144,7 @@ class ZanePoolServer:
         self.store: Store | None = None
         self.pools: Pools | None = None
         self.monitor: Monitor | None = None
+        self.logs: Logs | None = None
         self._server: grpc.aio.Server | None = None
         self._health = health.aio.HealthServicer()
         self.port = 0
@@ -116,7 +167,8 @@ class ZanePoolServer:
         server = grpc.aio.server(options=SERVER_OPTIONS)
         pool_service_pb2_grpc.add_PoolServiceServicer_to_server(PoolServicer(self.pools), server)
         built = set()
-        for name, add in servicers(self.pools):
+        self.logs = Logs(self.pools, StreamSettings(heartbeat=s.stream_heartbeat, buffer=s.stream_buffer))
+        for name, add in servicers(self.pools, self.logs):
             add(server)
             built.add(name)
         server.add_generic_rpc_handlers(
@@ -170,6 +222,8 @@ class ZanePoolServer:
         await self._health.enter_graceful_shutdown()
         if self.monitor is not None:
             await self.monitor.shutdown()
+        if self.logs is not None:
+            await self.logs.aclose()  # streams end with a status and a resume token, not a reset
         if self._server is not None:
             await self._server.stop(self.settings.shutdown_grace)
         async with asyncio.TaskGroup() as tg:
@@ -201,7 +255,7 @@ async def serve(settings: config.Settings) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     settings = config.parse(argv)
-    logs.configure(settings.log_level, settings.log_format)
+    logsetup.configure(settings.log_level, settings.log_format)
     try:
         asyncio.run(serve(settings))
     except OSError as exc:

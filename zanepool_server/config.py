@@ -27,6 +27,8 @@ class Settings:
     shutdown_grace: float = 10.0
     log_level: str = "info"
     log_format: str = "text"
+    stream_heartbeat: float = 15.0
+    stream_buffer: int = 1000
 
 
 # flag, type, help; the environment twin is ZANEPOOL_<FLAG IN UPPER SNAKE>.
@@ -42,6 +44,8 @@ _FLAGS: tuple[tuple[str, type, str], ...] = (
     ("shutdown-grace", float, "seconds in-flight calls get to finish on SIGTERM"),
     ("log-level", str, "debug, info, warning or error"),
     ("log-format", str, "text (key=value) or json"),
+    ("stream-heartbeat", float, "seconds of silence after which a log or event stream gets a heartbeat"),
+    ("stream-buffer", int, "messages a slow stream subscriber may fall behind before it loses the newest"),
 )
 
 
@@ -67,7 +71,9 @@ def parse(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) 
     settings = Settings(**vars(ns))
     if settings.log_format not in ("text", "json"):
         parser.error("--log-format is text or json")
-    for name in ("monitor_interval", "monitor_timeout", "default_timeout"):
+    if settings.stream_buffer < 1:
+        parser.error("--stream-buffer must be at least 1")
+    for name in ("monitor_interval", "monitor_timeout", "default_timeout", "stream_heartbeat"):
         if getattr(settings, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive")
     if settings.monitor_concurrency < 1:

@@ -18,7 +18,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 
-from zanepool_server import deadline
+from zanepool_server import deadline, tasks
 from zanepool_server.domain.pools import Pools
 from zanepool_server.errors import ZanePoolError
 from zanepool_server.store.mongo import Store
@@ -51,6 +51,7 @@ class Monitor:
         self.replica = replica or uuid.uuid4().hex
         self._task: asyncio.Task[None] | None = None
         self._held: set[str] = set()
+        self._stopping = asyncio.Event()
         #: Syncs done by this replica, per pool id (read by tests and logs).
         self.syncs: Counter[str] = Counter()
 
@@ -60,7 +61,7 @@ class Monitor:
         self._task = asyncio.create_task(self._run(), name="pool-monitor")
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.round()
             except ZanePoolError as exc:
@@ -68,7 +69,10 @@ class Monitor:
             except Exception:
                 log.exception("monitor round crashed; the next round runs as usual")
             s = self.settings
-            await asyncio.sleep(s.interval * random.uniform(1 - s.jitter, 1 + s.jitter))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._stopping.wait(), s.interval * random.uniform(1 - s.jitter, 1 + s.jitter)
+                )
 
     async def round(self) -> None:
         with deadline.scope(self.settings.interval + self.settings.pool_timeout):
@@ -98,9 +102,8 @@ class Monitor:
         task, self._task = self._task, None
         if task is None:
             return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        self._stopping.set()
+        await tasks.stop(task)
         # Hand the pools over at once rather than after the leases lapse.
         with deadline.detached(2.0):
             for key in list(self._held):

@@ -58,6 +58,8 @@ def node_name(pool: Pool, node: NodeSummary) -> str:
 
 def parse_node_name(name: str, field: str = "name") -> tuple[str, str]:
     """``pools/{pool}/nodes/{node}`` -> (pool id, node id)."""
+    if not name:
+        raise InvalidArgument.field(field, "is required", reason="MISSING_FIELD")
     parts = name.split("/")
     if len(parts) != 4 or parts[2] != "nodes" or not parts[3]:
         raise InvalidArgument.field(

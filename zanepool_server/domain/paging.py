@@ -30,6 +30,13 @@ def _decode_value(v: Any) -> Any:
     return datetime.fromisoformat(v["t"]) if isinstance(v, dict) and set(v) == {"t"} else v
 
 
+def _plain(value: Any) -> bool:
+    """What an order key can hold: text, a time, or a number the store can compare (int64)."""
+    if isinstance(value, bool) or value is None or isinstance(value, str | float | datetime):
+        return True
+    return isinstance(value, int) and -(2**63) <= value < 2**63
+
+
 def encode(query: str, after: Sequence[Any]) -> str:
     raw = json.dumps({"q": query, "a": [_encode_value(v) for v in after]}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
@@ -48,6 +55,10 @@ def decode(token: str, query: str, width: int) -> list[Any] | None:
         raise InvalidArgument.field(
             "page_token", "is not a page token this server made", reason="INVALID_PAGE_TOKEN"
         ) from None
+    if not all(_plain(v) for v in after):
+        raise InvalidArgument.field(
+            "page_token", "is not a page token this server made", reason="INVALID_PAGE_TOKEN"
+        )
     if q != query or len(after) != width:
         raise InvalidArgument.field(
             "page_token", "was made for another filter or order_by", reason="PAGE_TOKEN_MISMATCH"

@@ -13,11 +13,10 @@ down), and the mirror reloads once the stream can be opened again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
-from zanepool_server import deadline
+from zanepool_server import deadline, tasks
 from zanepool_server.errors import ZanePoolError
 from zanepool_server.model import Pool
 from zanepool_server.store.mongo import Store
@@ -51,10 +50,7 @@ class PoolCache:
     async def aclose(self) -> None:
         task, self._task = self._task, None
         self._ready = False
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await tasks.stop(task)
 
     async def _follow(self) -> None:
         delay = 0.2

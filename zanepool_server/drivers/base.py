@@ -11,11 +11,12 @@ each driver translates its library's exceptions at its edge, in one place.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Protocol
 
 from zanepool_server.model import (
     Capability,
+    ClusterEvent,
     ClusterSnapshot,
     ContainerInfo,
     ContainerSpec,
@@ -23,6 +24,7 @@ from zanepool_server.model import (
     Driver,
     EngineSpec,
     ImageInfo,
+    LogLine,
     NetworkInfo,
     NetworkSpec,
     NodeChange,
@@ -76,6 +78,23 @@ class NetworkOps(Protocol):
     async def delete(self, network_key: str) -> None: ...
 
 
+class LogOps(Protocol):
+    def read(
+        self, container_id: str, *, since_ns: int | None, tail: int | None, follow: bool
+    ) -> AsyncIterator[LogLine]:
+        """A container's log lines in order, from ``since_ns`` (or the last ``tail`` lines);
+        with ``follow`` it goes on until the container ends (a clean end) or the cluster
+        fails (ClusterUnavailable). Cancelling the iteration closes the upstream read."""
+        ...
+
+
+class EventOps(Protocol):
+    def watch(self, *, since_ns: int | None) -> AsyncIterator[ClusterEvent]:
+        """The cluster's own events from ``since_ns`` (or now) on, until cancelled or the
+        cluster fails (ClusterUnavailable)."""
+        ...
+
+
 class ClusterDriver(Protocol):
     """One open connection to one cluster."""
 
@@ -99,6 +118,12 @@ class ClusterDriver(Protocol):
 
     @property
     def networks(self) -> NetworkOps: ...
+
+    @property
+    def logs(self) -> LogOps: ...
+
+    @property
+    def events(self) -> EventOps: ...
 
     async def snapshot(self) -> ClusterSnapshot:
         """Read the cluster's identity, info and nodes, checking that it can serve as a pool.

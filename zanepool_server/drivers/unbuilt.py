@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import Any, NoReturn
 
 from zanepool_server.errors import Unimplemented
@@ -21,11 +22,27 @@ class Unbuilt:
         self._why = why or "not implemented yet"
 
     def __getattr__(self, operation: str) -> Any:
-        async def refuse(*args: Any, **kwargs: Any) -> NoReturn:
-            raise Unimplemented(
-                f"{self._driver} {self._group}.{operation}: {self._why}",
-                reason=self._reason,
-                metadata={"driver": self._driver, "operation": f"{self._group}.{operation}"},
-            )
+        error = Unimplemented(
+            f"{self._driver} {self._group}.{operation}: {self._why}",
+            reason=self._reason,
+            metadata={"driver": self._driver, "operation": f"{self._group}.{operation}"},
+        )
+        return lambda *args, **kwargs: _Refusal(error)
 
-        return refuse
+
+class _Refusal:
+    """What an unbuilt operation returns: awaiting it, or iterating it (for operations that
+    stream), raises the refusal."""
+
+    def __init__(self, error: Unimplemented) -> None:
+        self._error = error
+
+    def __await__(self) -> Generator[Any, None, NoReturn]:
+        raise self._error
+        yield  # pragma: no cover - makes this a generator
+
+    def __aiter__(self) -> _Refusal:
+        return self
+
+    async def __anext__(self) -> NoReturn:
+        raise self._error

@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
+from zanepool_server import tasks
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -67,9 +69,7 @@ class Feeds(Generic[T]):
         finally:
             feed.taps.discard(tap)
             if not feed.taps and feed.task is not None:
-                feed.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await feed.task
+                await tasks.stop(feed.task)
                 if self._feeds.get(key) is feed:
                     del self._feeds[key]
 
@@ -89,8 +89,6 @@ class Feeds(Generic[T]):
 
     async def aclose(self) -> None:
         """Stop every upstream (server shutdown)."""
-        tasks = [f.task for f in self._feeds.values() if f.task is not None]
+        running = [f.task for f in self._feeds.values() if f.task is not None]
         self._feeds.clear()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await tasks.stop(running)

@@ -55,11 +55,12 @@ class Mailbox(Generic[T]):
         self._closed: Closed | None = None
         self.dropped_total = 0
 
-    def offer(self, item: T) -> None:
-        """Never blocks: a full mailbox counts the item as lost instead."""
+    def offer(self, item: T, *, force: bool = False) -> None:
+        """Never blocks: a full mailbox counts the item as lost instead. ``force`` is for the
+        few control items that must not be lost (a source joining or leaving)."""
         if self._closed is not None:
             return
-        if self._count >= self.capacity:
+        if self._count >= self.capacity and not force:
             self.dropped_total += 1
             last = self._items[-1] if self._items else None
             gap = last if isinstance(last, Gap) else None

@@ -1,0 +1,90 @@
+"""LogService: one stream of log lines for a pool (or one container)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from google.protobuf import timestamp_pb2
+
+from zanepool.v1 import log_service_pb2 as ls
+from zanepool.v1 import log_service_pb2_grpc as ls_grpc
+from zanepool.v1 import resources_pb2 as pb
+from zanepool_server.api.status import Context, streaming
+from zanepool_server.domain.logs import LogRequest, Logs, Message, SourceChange
+from zanepool_server.model import LogLine, LogStream
+from zanepool_server.streams.mailbox import Gap
+
+_STREAMS = {
+    LogStream.STDOUT: ls.LogEntry.STREAM_STDOUT,
+    LogStream.STDERR: ls.LogEntry.STREAM_STDERR,
+    LogStream.TTY: ls.LogEntry.STREAM_TTY,
+}
+
+
+def _time_ns(ns: int) -> timestamp_pb2.Timestamp:
+    return timestamp_pb2.Timestamp(seconds=ns // 1_000_000_000, nanos=ns % 1_000_000_000)
+
+
+def _now() -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(datetime.now(UTC))
+    return ts
+
+
+def response(message: Message) -> ls.StreamLogsResponse:
+    pool, body = message.pool.name, message.body
+    if isinstance(body, LogLine):
+        entry = ls.LogEntry(
+            container=f"{pool}/containers/{body.source}",
+            node=_node(pool, body.node_id),
+            stream=_STREAMS[body.stream],
+            time=_time_ns(body.ts_ns),
+            line=body.text,
+        )
+        return ls.StreamLogsResponse(entry=entry, cursor=message.cursor)
+    if isinstance(body, SourceChange):
+        change = ls.LogSourceChange(
+            container=f"{pool}/containers/{body.source}",
+            node=_node(pool, body.node_id),
+            change=ls.LogSourceChange.CHANGE_JOINED if body.joined else ls.LogSourceChange.CHANGE_LEFT,
+            message=body.message,
+        )
+        return ls.StreamLogsResponse(source_change=change, cursor=message.cursor)
+    if isinstance(body, Gap):
+        gap = ls.LogGap(
+            dropped_lines=body.dropped, containers=sorted(f"{pool}/containers/{s}" for s in body.sources)
+        )
+        return ls.StreamLogsResponse(gap=gap, cursor=message.cursor)
+    return ls.StreamLogsResponse(heartbeat=pb.Heartbeat(time=_now()), cursor=message.cursor)
+
+
+def _node(pool: str, node_id: str) -> str:
+    return f"{pool}/nodes/{node_id}" if node_id else ""
+
+
+class LogServicer(ls_grpc.LogServiceServicer):
+    def __init__(self, logs: Logs) -> None:
+        self._logs = logs
+
+    @streaming
+    async def StreamLogs(
+        self, request: ls.StreamLogsRequest, context: Context
+    ) -> AsyncIterator[ls.StreamLogsResponse]:
+        since = request.since_time.ToDatetime(tzinfo=UTC) if request.HasField("since_time") else None
+        stream = self._logs.stream(
+            LogRequest(
+                parent=request.parent,
+                filter_text=request.filter,
+                since=since,
+                tail=request.tail_lines,
+                follow=request.follow,
+                timestamps=request.timestamps,
+                resume_token=request.resume_token,
+            )
+        )
+        try:
+            async for message in stream:
+                yield response(message)
+        finally:
+            await stream.aclose()  # stop every upstream read now, not when the generator is collected
