@@ -2,13 +2,15 @@
 #   make run      start the server (embedded store, 127.0.0.1:50051)
 #   make test     start the testbeds, run the whole suite, stop them
 #   make check    format, lint, types, layering, protos (lint, format, breaking, freshness)
-#   make check-ts / test-ts   the TypeScript client: generated code fresh + tsc / its tests
+#   make check-ts  the TypeScript client: generated code fresh + tsc (make test runs its tests)
 SHELL := /bin/bash
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+TS := clients/typescript
+TS_DEPS := $(TS)/node_modules/.package-lock.json
 # Test beds beside the single-node Swarm and the store: the multi-node Swarm in network
 # namespaces (with a local registry). Set to 0 to run without it (its tests then skip,
 # or fail under CI=true).
@@ -17,7 +19,7 @@ export ZANEPOOL_TB_SWARM ?= 1
 # /var/cache/zanepool). Set to 0 to run without it.
 export ZANEPOOL_TB_K8S ?= 1
 
-.PHONY: venv run test testbed-up testbed-down check lint typecheck layers fmt gen-protos check-protos gen-ts check-ts test-ts bench clean
+.PHONY: venv run test testbed-up testbed-down check lint typecheck layers fmt gen-protos check-protos gen-ts check-ts bench clean
 
 # The environment, installed from the pinned constraints; redone when they change.
 $(STAMP): pyproject.toml constraints.txt
@@ -37,11 +39,13 @@ testbed-up: $(STAMP)
 testbed-down:
 	tests/testbed/down.sh
 
-# The whole suite against real components; the testbeds are stopped whatever the outcome.
-test: $(STAMP)
+# The whole suite against real components: pytest, then the TypeScript client's tests against
+# a real server, with the test beds up once for both and stopped whatever the outcome.
+test: $(STAMP) $(TS_DEPS)
 	@set -o pipefail; status=0; \
-	PYTHON=$(BIN)/python tests/testbed/up.sh || status=$$?; \
+	env=$$(PYTHON=$(BIN)/python tests/testbed/up.sh) || status=$$?; \
 	if [ $$status -eq 0 ]; then $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; fi; \
+	if [ $$status -eq 0 ]; then (set -a; . "$$env"; set +a; cd $(TS) && PYTHON=$(abspath $(BIN)/python) npm test) || status=$$?; fi; \
 	tests/testbed/down.sh || true; exit $$status
 
 check: lint typecheck layers check-protos
@@ -92,9 +96,7 @@ check-protos: $(STAMP)
 
 # The TypeScript client (clients/typescript): Node deps from its lockfile (npm ci), its generated
 # code (committed, like the Python: `make gen-ts`, checked fresh by `make check-ts` with tsc),
-# and its node:test suite against a real server with the testbed (`make test-ts`, like `make test`).
-TS := clients/typescript
-TS_DEPS := $(TS)/node_modules/.package-lock.json
+# and its node:test suite against a real server (run by `make test`, after pytest).
 $(TS_DEPS): $(TS)/package.json $(TS)/package-lock.json
 	cd $(TS) && npm ci --no-audit --no-fund
 	@touch $@
@@ -107,13 +109,6 @@ check-ts: $(STAMP) $(TS_DEPS)
 	@git diff --exit-code -- $(TS)/src/gen || { echo "generated TypeScript is stale: run make gen-ts and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- $(TS)/src/gen)" || { git status --porcelain -- $(TS)/src/gen; echo "untracked generated files"; exit 1; }
 	cd $(TS) && npx tsc -p . --noEmit
-
-test-ts: $(STAMP) $(TS_DEPS)
-	@set -o pipefail; status=0; \
-	env=$$(ZANEPOOL_TB_SWARM=0 PYTHON=$(BIN)/python tests/testbed/up.sh) || status=$$?; \
-	if [ $$status -eq 0 ]; then \
-	  (set -a; . "$$env"; set +a; cd $(TS) && PYTHON=$(abspath $(BIN)/python) npm test) || status=$$?; fi; \
-	tests/testbed/down.sh || true; exit $$status
 
 bench: $(STAMP)
 	PYTHON=$(BIN)/python tests/testbed/up.sh
