@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from pymongo import AsyncMongoClient
@@ -32,6 +32,7 @@ from zanepool.v1 import pool_service_pb2_grpc as ps_grpc
 from zanepool.v1 import resources_pb2 as pb
 from zanepool_server.store.mongo import Store
 
+T = TypeVar("T")
 POOL_ID = "bench"
 PAGE_SIZE = 100
 CALL_TIMEOUT = 10.0
@@ -315,33 +316,61 @@ async def measure(
     return comparisons
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    opts = parse(argv)
-    started = time.monotonic()
-    context: dict[str, Any] = {}
+def guarded(work: Callable[[], Awaitable[T]]) -> T:
+    """Run ``work`` to its end: exit 2 on a BenchError, 130 on Ctrl-C or SIGTERM, which stop
+    the run like Ctrl-C does (everything started is stopped on the way out)."""
 
-    async def guarded() -> list[Comparison]:
-        # SIGTERM stops the run like Ctrl-C does: everything started is stopped on the way out.
+    async def cancellable() -> T:
         task = asyncio.current_task()
         assert task is not None
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        return await run(opts, context)
+        return await work()
 
     try:
-        comparisons = asyncio.run(guarded())
+        return asyncio.run(cancellable())
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     except (KeyboardInterrupt, asyncio.CancelledError):
         print("bench: interrupted; everything it started is stopped", file=sys.stderr)
         raise SystemExit(130) from None
-    elapsed = time.monotonic() - started
-    print(
-        f"\nZane Pool benchmark: medians of {opts.rounds} interleaved rounds a side; "
-        f"ratio = median of the per-round ratios zanepool / baseline\n"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["crosspool"]:  # ListContainers over 1 pool and over 5 (bench/crosspool.py)
+        from bench import crosspool
+
+        crosspool.main(args[1:])
+        return
+    if args[:1] == ["logs"]:  # StreamLogs throughput and fan-out (bench/logs.py)
+        from bench import logs
+
+        logs.main(args[1:])
+        return
+    opts = parse(args)
+    title = (
+        f"Zane Pool benchmark: medians of {opts.rounds} interleaved rounds a side; "
+        "ratio = median of the per-round ratios zanepool / baseline"
     )
+    run_and_report(title, lambda context: run(opts, context), opts.json, opts.to_json())
+
+
+def run_and_report(
+    title: str,
+    work: Callable[[dict[str, Any]], Awaitable[list[Comparison]]],
+    json: Path | None,
+    settings: dict[str, Any],
+) -> None:
+    """Run ``work(context)`` guarded, print its table and write the JSON (settings, then what
+    ``work`` put in its context)."""
+    started = time.monotonic()
+    context: dict[str, Any] = {}
+    comparisons = guarded(lambda: work(context))
+    elapsed = time.monotonic() - started
+    print(f"\n{title}\n")
     print(report.table(comparisons))
     print(f"\nwhole run: {elapsed:.0f} s")
-    if opts.json is not None:
-        report.write_json(opts.json, opts.to_json() | context, comparisons, elapsed)
-        print(f"JSON: {opts.json}")
+    if json is not None:
+        report.write_json(json, settings | context, comparisons, elapsed)
+        print(f"JSON: {json}")

@@ -19,7 +19,7 @@ def env_file() -> Path:
     return Path(os.environ.get("ZANEPOOL_TESTBED_DIR", "/var/tmp/zanepool-testbed")) / "env"
 
 
-def _read(path: Path) -> dict[str, str]:
+def read_env(path: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     if not path.is_file():
         return values
@@ -54,7 +54,7 @@ def _store_pid(value: str) -> int | None:
 def load() -> Testbed:
     """The components to use: ZANEPOOL_TB_* from the environment, else from the env file."""
     path = env_file()
-    values = _read(path)
+    values = read_env(path)
     values |= {k: v for k, v in os.environ.items() if k.startswith("ZANEPOOL_TB_") and v}
     missing = [name for name in (DOCKER_UNIX, MONGODB_URI) if not values.get(name)]
     if missing:

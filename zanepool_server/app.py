@@ -23,6 +23,7 @@ from zanepool.v1 import (
     container_service_pb2,
     container_service_pb2_grpc,
     event_service_pb2,
+    event_service_pb2_grpc,
     image_service_pb2,
     image_service_pb2_grpc,
     log_service_pb2,
@@ -39,6 +40,7 @@ from zanepool.v1 import (
 from zanepool_server import config, logsetup
 from zanepool_server.api import unimplemented
 from zanepool_server.api.container_servicer import ContainerServicer
+from zanepool_server.api.event_servicer import EventServicer
 from zanepool_server.api.image_servicer import ImageServicer
 from zanepool_server.api.log_servicer import LogServicer
 from zanepool_server.api.network_servicer import NetworkServicer
@@ -52,6 +54,7 @@ from zanepool_server.domain.monitor import Monitor, MonitorSettings
 from zanepool_server.domain.nodes import Nodes
 from zanepool_server.domain.pools import Pools
 from zanepool_server.domain.storage import Images, Networks, Volumes
+from zanepool_server.domain.watch import Watches
 from zanepool_server.drivers.base import DriverFactory
 from zanepool_server.drivers.factory import Drivers
 from zanepool_server.store.embedded import EmbeddedMongo
@@ -85,7 +88,9 @@ SERVER_OPTIONS = (
 )
 
 
-def servicers(pools: Pools, logs: Logs) -> list[tuple[str, Callable[[grpc.aio.Server], None]]]:
+def servicers(
+    pools: Pools, logs: Logs, watches: Watches
+) -> list[tuple[str, Callable[[grpc.aio.Server], None]]]:
     """The built services beside PoolService: (full name, adds the servicer to a server)."""
     built: list[tuple[Any, str, Callable[[Any, grpc.aio.Server], None], Any]] = [
         (
@@ -124,6 +129,12 @@ def servicers(pools: Pools, logs: Logs) -> list[tuple[str, Callable[[grpc.aio.Se
             log_service_pb2_grpc.add_LogServiceServicer_to_server,
             LogServicer(logs),
         ),
+        (
+            event_service_pb2,
+            "EventService",
+            event_service_pb2_grpc.add_EventServiceServicer_to_server,
+            EventServicer(watches),
+        ),
     ]
     return [
         (module.DESCRIPTOR.services_by_name[name].full_name, functools.partial(add, servicer))
@@ -145,6 +156,7 @@ class ZanePoolServer:
         self.pools: Pools | None = None
         self.monitor: Monitor | None = None
         self.logs: Logs | None = None
+        self.watches: Watches | None = None
         self._server: grpc.aio.Server | None = None
         self._health = health.aio.HealthServicer()
         self.port = 0
@@ -167,8 +179,10 @@ class ZanePoolServer:
         server = grpc.aio.server(options=SERVER_OPTIONS)
         pool_service_pb2_grpc.add_PoolServiceServicer_to_server(PoolServicer(self.pools), server)
         built = set()
-        self.logs = Logs(self.pools, StreamSettings(heartbeat=s.stream_heartbeat, buffer=s.stream_buffer))
-        for name, add in servicers(self.pools, self.logs):
+        streams = StreamSettings(heartbeat=s.stream_heartbeat, buffer=s.stream_buffer)
+        self.logs = Logs(self.pools, streams)
+        self.watches = Watches(self.pools, self.store, streams)
+        for name, add in servicers(self.pools, self.logs, self.watches):
             add(server)
             built.add(name)
         server.add_generic_rpc_handlers(
@@ -224,6 +238,8 @@ class ZanePoolServer:
             await self.monitor.shutdown()
         if self.logs is not None:
             await self.logs.aclose()  # streams end with a status and a resume token, not a reset
+        if self.watches is not None:
+            await self.watches.aclose()
         if self._server is not None:
             await self._server.stop(self.settings.shutdown_grace)
         async with asyncio.TaskGroup() as tg:

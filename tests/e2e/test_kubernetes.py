@@ -71,7 +71,12 @@ async def test_register_with_token_then_full_view(
     assert info.node_count == 1 and info.ready_node_count == 1
     assert info.cpus >= 1 and info.memory_bytes > 0
     assert info.os and info.arch and info.kernel_version
-    assert set(pool.capabilities) == {pb.CAPABILITY_NODE_REMOVE, pb.CAPABILITY_VOLUMES}
+    assert set(pool.capabilities) == {
+        pb.CAPABILITY_NODE_REMOVE,
+        pb.CAPABILITY_VOLUMES,
+        pb.CAPABILITY_LOGS,
+        pb.CAPABILITY_EVENTS,
+    }
     assert not pool.nodes
 
     full = (await server.pools.GetPool(ps.GetPoolRequest(name="pools/kube", view=pb.POOL_VIEW_FULL))).pool

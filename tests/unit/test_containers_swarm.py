@@ -98,20 +98,20 @@ def test_assemble_names_each_container_once() -> None:
     )
     assert sorted(found) == sorted(["web", HEX["bravo"], HEX["charlie"], HEX["delta"]])
     web = found["web"]
-    assert web.kind is sc._Kind.MANAGED and web.info.engine_container_id == HEX["alpha"]
+    assert web.kind is sc.Kind.MANAGED and web.info.engine_container_id == HEX["alpha"]
     assert web.info.networks == ("backend",) and web.info.labels == {"team": "a"}
     assert web.info.restart_policy == "on-failure" and web.info.owner == "web"
 
     bravo = found[HEX["bravo"]]  # the engine's data first, the task's where the engine says nothing
-    assert bravo.kind is sc._Kind.TASK and bravo.info.owner == "db" and bravo.info.command == ("sh",)
+    assert bravo.kind is sc.Kind.TASK and bravo.info.owner == "db" and bravo.info.command == ("sh",)
     assert bravo.info.ports == (PortMapping(80, 8080, "tcp"),) and bravo.info.state_message == "Up 2 seconds"
     assert bravo.info.env == {"A": "b=c"}
 
     charlie = found[HEX["charlie"]]
-    assert charlie.kind is sc._Kind.TASK and charlie.info.node_id == "n2" and charlie.info.owner == "db"
+    assert charlie.kind is sc.Kind.TASK and charlie.info.node_id == "n2" and charlie.info.owner == "db"
 
     delta = found[HEX["delta"]]
-    assert delta.kind is sc._Kind.STANDALONE and delta.engine is ENGINE and delta.info.exit_code == 137
+    assert delta.kind is sc.Kind.STANDALONE and delta.engine is ENGINE and delta.info.exit_code == 137
     assert delta.info.state is ContainerState.EXITED and delta.info.mounts == (
         MountSpec("volume", "/data", "data", True),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 from google.protobuf import timestamp_pb2
 
@@ -22,10 +23,6 @@ _STREAMS = {
 }
 
 
-def _time_ns(ns: int) -> timestamp_pb2.Timestamp:
-    return timestamp_pb2.Timestamp(seconds=ns // 1_000_000_000, nanos=ns % 1_000_000_000)
-
-
 def _now() -> timestamp_pb2.Timestamp:
     ts = timestamp_pb2.Timestamp()
     ts.FromDatetime(datetime.now(UTC))
@@ -35,13 +32,15 @@ def _now() -> timestamp_pb2.Timestamp:
 def response(message: Message) -> ls.StreamLogsResponse:
     pool, body = message.pool.name, message.body
     if isinstance(body, LogLine):
-        entry = ls.LogEntry(
-            container=f"{pool}/containers/{body.source}",
-            node=_node(pool, body.node_id),
-            stream=_STREAMS[body.stream],
-            time=_time_ns(body.ts_ns),
-            line=body.text,
-        )
+        # One message per line: built from plain values in one go (the fastest way with upb).
+        seconds, nanos = divmod(body.ts_ns, 1_000_000_000)
+        entry: Any = {  # upb takes a dict for a message field
+            "container": f"{pool}/containers/{body.source}",
+            "node": _node(pool, body.node_id),
+            "stream": _STREAMS[body.stream],
+            "time": {"seconds": seconds, "nanos": nanos},
+            "line": body.text,
+        }
         return ls.StreamLogsResponse(entry=entry, cursor=message.cursor)
     if isinstance(body, SourceChange):
         change = ls.LogSourceChange(
@@ -71,12 +70,12 @@ class LogServicer(ls_grpc.LogServiceServicer):
     async def StreamLogs(
         self, request: ls.StreamLogsRequest, context: Context
     ) -> AsyncIterator[ls.StreamLogsResponse]:
-        since = request.since_time.ToDatetime(tzinfo=UTC) if request.HasField("since_time") else None
+        since = max(request.since_time.ToNanoseconds(), 0) if request.HasField("since_time") else None
         stream = self._logs.stream(
             LogRequest(
                 parent=request.parent,
                 filter_text=request.filter,
-                since=since,
+                since_ns=since,
                 tail=request.tail_lines,
                 follow=request.follow,
                 timestamps=request.timestamps,

@@ -8,9 +8,18 @@ between the two and nothing is repeated. With ``follow``, a shared roster of the
 containers (one list every ``roster_interval`` per pool) lets containers that start later
 join, and containers that end are announced.
 
-Each subscriber has a bounded mailbox (see streams.mailbox): when it falls behind, the
-newest lines are dropped and a gap message says how many. Cursors (streams.cursor) hold
-the last position delivered per container; a stream resumed from one continues after it.
+Each subscriber has a bounded mailbox (see streams.mailbox): when it falls behind the
+live lines, the newest are dropped and a gap message says how many. Its history is read
+at its own pace (the reader waits for room: nothing of it is dropped), and live lines
+that arrive while the history is read are held, up to the mailbox's capacity (beyond, they
+count in a gap). Cursors (streams.cursor) hold the last position delivered per
+container; a stream resumed from one continues after it.
+
+With ``follow``, the containers that run when the stream opens are followed; the others
+give their history only. A container that starts later, or starts again (a new run: its
+start time changed) once its last run ended, joins (a source change, then its lines from
+the stream's start: its since/tail, or the resumed cursor's time); one whose run ends is
+announced as it leaves.
 """
 
 from __future__ import annotations
@@ -19,20 +28,24 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from zanepool_server import tasks
 from zanepool_server.domain import validation
 from zanepool_server.domain.pools import Pools
 from zanepool_server.drivers.base import ClusterDriver
-from zanepool_server.errors import ClusterUnavailable, InvalidArgument, NotFound, Unavailable, ZanePoolError
+from zanepool_server.errors import ClusterUnavailable, InvalidArgument, NotFound, ZanePoolError
 from zanepool_server.model import ContainerInfo, ContainerState, LogLine, Pool
 from zanepool_server.query import Expr, Field, Kind, matches, parse_filter
 from zanepool_server.streams.cursor import Cursor, Position
 from zanepool_server.streams.feeds import Feeds
-from zanepool_server.streams.mailbox import Closed, Gap, Idle, Mailbox
+from zanepool_server.streams.mailbox import Gap, Mailbox
+from zanepool_server.streams.subscription import Handover, Subscription, Subscriptions
+
+#: A container that joins a followed stream is read from this long before the stream opened
+#: (its engine's clock may be a little behind ours).
+JOIN_SLACK_NS = 1_000_000_000
 
 LOG_FILTER: Mapping[str, Field] = {
     "labels": Field(Kind.MAP),
@@ -55,7 +68,8 @@ class StreamSettings:
 class LogRequest:
     parent: str
     filter_text: str = ""
-    since: datetime | None = None
+    #: Only lines at or after this time (nanoseconds since the epoch).
+    since_ns: int | None = None
     tail: int = 0
     follow: bool = False
     timestamps: bool = False
@@ -81,29 +95,28 @@ class Message:
     cursor: str
 
 
-@dataclass(eq=False)
-class _Subscription:
-    pool: Pool
-    mailbox: Mailbox[Any]
-    cursor: Cursor
-    scope: str
-    readers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
-
-    def spawn(self, coro: Any, name: str) -> asyncio.Task[None]:
-        """A task owned by this subscription: a failure ends the stream with it."""
-        task: asyncio.Task[None] = asyncio.create_task(coro, name=name)
-        self.tasks.add(task)
-        task.add_done_callback(self._finished)
-        return task
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self.tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            self.mailbox.close(task.exception())
-
-    async def stop(self) -> None:
-        await tasks.stop(list(self.tasks))
+class _Subscription(Subscription):
+    def __init__(
+        self,
+        pool: Pool,
+        mailbox: Mailbox[Any],
+        cursor: Cursor,
+        scope: str,
+        *,
+        single: bool = False,
+        resumed_ns: int = 0,
+    ) -> None:
+        super().__init__(mailbox, cursor, scope)
+        self.pool = pool
+        #: A stream of one container (it ends with it).
+        self.single = single
+        #: The time of the cursor it resumed from (0: none): where containers it did not know start.
+        self.resumed_ns = resumed_ns
+        #: When the stream opened (containers that join later are read from about then).
+        self.opened_ns = time.time_ns()
+        self.readers: dict[str, asyncio.Task[None]] = {}
+        #: The start time of the run each reader began with (a later run joins again).
+        self.runs: dict[str, datetime | None] = {}
 
 
 class Logs:
@@ -114,30 +127,30 @@ class Logs:
         self.settings = settings
         self.live: Feeds[LogLine] = Feeds("logs")
         self.rosters: Feeds[list[ContainerInfo]] = Feeds("roster")
-        self._open: set[_Subscription] = set()
-        self._closing = False
+        self._subs = Subscriptions()
 
     async def aclose(self) -> None:
         """Server shutdown: every stream ends with UNAVAILABLE and its resume token."""
-        self._closing = True
-        for sub in list(self._open):
-            sub.mailbox.close(
-                Unavailable("the server is shutting down; resume elsewhere", reason="SERVER_SHUTTING_DOWN")
-            )
+        self._subs.shut_down()
         await asyncio.gather(self.live.aclose(), self.rosters.aclose())
 
     async def stream(self, request: LogRequest) -> AsyncGenerator[Message, None]:
         if request.tail < 0:
             raise InvalidArgument.field("tail_lines", "must not be negative", reason="INVALID_TAIL_LINES")
-        if self._closing:
-            raise Unavailable("the server is shutting down", reason="SERVER_SHUTTING_DOWN")
+        self._subs.admit()
         pool_id, only = _parse_parent(request.parent)
         expr = parse_filter(request.filter_text, LOG_FILTER)
         pool = await self._pools.get(pool_id)
         driver = self._pools.driver(pool)
         scope = f"{request.parent}|{request.filter_text}"
+        cursor = Cursor.decode(request.resume_token, scope)
         sub = _Subscription(
-            pool, Mailbox(self.settings.buffer), Cursor.decode(request.resume_token, scope), scope
+            pool,
+            Mailbox(self.settings.buffer),
+            cursor,
+            scope,
+            single=only is not None,
+            resumed_ns=cursor.made_ns,
         )
         containers = await driver.containers.list()
         chosen = [c for c in containers if _wanted(pool, c, expr, only)]
@@ -147,8 +160,7 @@ class Logs:
                 reason="CONTAINER_NOT_FOUND",
                 metadata={"container": request.parent},
             )
-        self._open.add(sub)
-        try:
+        async with self._subs.running(sub):
             for container in chosen:
                 self._start_reader(sub, driver, container, request, announce=False)
             if request.follow and only is None:
@@ -157,10 +169,6 @@ class Logs:
                 sub.spawn(_close_when_done(sub), "log-end")
             async for message in self._deliver(sub, request):
                 yield message
-        finally:
-            # The stream is over, or the client went away: stop every read at once.
-            self._open.discard(sub)
-            await sub.stop()
 
     def _start_reader(
         self,
@@ -175,51 +183,91 @@ class Logs:
             sub.mailbox.offer(
                 SourceChange(container.container_id, container.node_id, joined=True), force=True
             )
+        sub.runs[container.container_id] = container.start_time
         sub.readers[container.container_id] = sub.spawn(
-            self._read(sub, driver, container, request), f"log-reader-{container.container_id}"
+            self._read(sub, driver, container, request, joined=announce),
+            f"log-reader-{container.container_id}",
         )
 
     async def _read(
-        self, sub: _Subscription, driver: ClusterDriver, container: ContainerInfo, request: LogRequest
+        self,
+        sub: _Subscription,
+        driver: ClusterDriver,
+        container: ContainerInfo,
+        request: LogRequest,
+        *,
+        joined: bool,
     ) -> None:
         """History, then the shared live feed, for one container of one subscriber."""
         cid = container.container_id
-        tap = _Tap(sub.mailbox, container.node_id)
         key = (sub.pool.uid, cid)
+        # A stream of one container follows it whatever its state (a managed container that
+        # is starting runs soon); a pool's stream follows what runs, the roster the rest.
+        live = request.follow and (sub.single or container.state is ContainerState.RUNNING)
 
         def upstream() -> AsyncIterator[LogLine]:
             return driver.logs.read(cid, since_ns=time.time_ns(), tail=None, follow=True)
 
-        after = sub.cursor.after(cid)
-        since_ns, tail = _history_window(request, sub.cursor, after)
+        start = sub.cursor.after(cid)
+        since_ns, tail = _history_window(request, sub, start, joined=joined)
+        if start is None and tail is None:
+            # Where this container's lines begin for this stream, in every cursor from now
+            # on: a stream resumed before its first line reads it from the same point.
+            sub.cursor.baseline(cid, (since_ns or 0, -1))
+        after = start  # the furthest position the history gave, then the live feed
+        mailbox = sub.mailbox
+
+        def pass_on(line: LogLine) -> None:
+            nonlocal after
+            if after is None or (line.ts_ns, line.index) > after:
+                after = (line.ts_ns, line.index)
+                mailbox.offer(_on_node(line, container.node_id))
+
+        # Held back too long: a gap, never out of order.
+        tap: Handover[LogLine] = Handover(mailbox.capacity, pass_on, lambda line: mailbox.lose(line.source))
         async with contextlib.AsyncExitStack() as stack:
-            if request.follow:
+            if live:
                 await stack.enter_async_context(self.live.tap(key, upstream, tap))
             try:
-                async for line in driver.logs.read(cid, since_ns=since_ns, tail=tail, follow=False):
-                    if after is None or (line.ts_ns, line.index) > after:
-                        sub.mailbox.offer(_on_node(line, container.node_id))
-                        after = (line.ts_ns, line.index)
+                history = driver.logs.read(cid, since_ns=since_ns, tail=tail, follow=False)
+                async with contextlib.aclosing(history):  # type: ignore[type-var]
+                    async for line in history:
+                        position = (line.ts_ns, line.index)
+                        if start is not None and position <= start:
+                            continue
+                        if after is None:  # the first line of a tail: where resuming starts
+                            sub.cursor.baseline(cid, (line.ts_ns, line.index - 1))
+                        if len(mailbox) >= mailbox.capacity:
+                            await mailbox.room()  # this subscriber's own read: wait, lose nothing
+                            if mailbox.closed:
+                                return
+                        mailbox.offer(_on_node(line, container.node_id))
+                        if after is None or position > after:
+                            after = position
+            except NotFound:
+                if sub.single:
+                    raise
+                tap.ended(None)  # gone since the roster listed it: nothing to read
             except ZanePoolError as exc:
-                if not request.follow:
+                if not live:
                     raise
                 tap.ended(exc)
-            if request.follow:
-                await tap.go_live(after)
+            if live:
+                await tap.go_live()
         if tap.error is not None:
             sub.mailbox.close(tap.error)
-        elif request.follow:
+        elif live:
             sub.mailbox.offer(
                 SourceChange(cid, container.node_id, joined=False, message="the container ended"), force=True
             )
-            if sub.scope.split("|", 1)[0].count("/") == 3:
+            if sub.single:
                 sub.mailbox.close()  # a stream of one container ends with it
 
     async def _follow_roster(
         self, sub: _Subscription, driver: ClusterDriver, expr: Expr | None, request: LogRequest
     ) -> None:
-        """New containers that match join the stream (the roster is polled once per pool)."""
-        roster = _RosterTap()
+        """New containers that match join the stream (the roster is polled once per pool), and
+        so do containers that run again after their last run ended."""
         interval = self.settings.roster_interval
 
         async def poll() -> AsyncIterator[list[ContainerInfo]]:
@@ -227,33 +275,33 @@ class Logs:
                 await asyncio.sleep(interval)
                 yield list(await driver.containers.list())
 
-        async with self.rosters.tap(sub.pool.uid, poll, roster):
-            while True:
-                current = await roster.next()
-                if current is None:
-                    continue  # the roster read failed once: the readers report real failures
-                for container in current:
-                    cid = container.container_id
-                    if cid in sub.readers or not _wanted(sub.pool, container, expr, None):
-                        continue
-                    if container.state is ContainerState.RUNNING:
-                        self._start_reader(sub, driver, container, request, announce=True)
+        while True:
+            roster = _RosterTap()
+            async with self.rosters.tap(sub.pool.uid, poll, roster):
+                while (current := await roster.next()) is not None:
+                    for container in current:
+                        if self._joins(sub, container, expr):
+                            self._start_reader(sub, driver, container, request, announce=True)
+            # The roster read failed (the readers report real failures): poll again later.
+            await asyncio.sleep(interval)
+
+    @staticmethod
+    def _joins(sub: _Subscription, container: ContainerInfo, expr: Expr | None) -> bool:
+        if container.state is not ContainerState.RUNNING or not _wanted(sub.pool, container, expr, None):
+            return False
+        reader = sub.readers.get(container.container_id)
+        if reader is None:
+            return True
+        # Read already: again only for a new run, once the reader of the last one is done.
+        return reader.done() and sub.runs.get(container.container_id) != container.start_time
 
     async def _deliver(self, sub: _Subscription, request: LogRequest) -> AsyncIterator[Message]:
-        while True:
-            item = await sub.mailbox.next(self.settings.heartbeat)
-            if isinstance(item, Closed):
-                if item.error is not None:
-                    raise _with_resume(item.error, sub)
-                return
-            if isinstance(item, Idle):
-                yield Message(sub.pool, None, sub.cursor.encode(sub.scope))
-                continue
+        async for item in sub.items(self.settings.heartbeat):  # None: a heartbeat
             if isinstance(item, LogLine):
                 sub.cursor.advance(item.source, (item.ts_ns, item.index), item.ts_ns)
                 if request.timestamps:
                     item = _stamped(item)
-            yield Message(sub.pool, item, sub.cursor.encode(sub.scope))
+            yield Message(sub.pool, item, sub.token())
 
 
 async def _close_when_done(sub: _Subscription) -> None:
@@ -261,46 +309,6 @@ async def _close_when_done(sub: _Subscription) -> None:
     that fails closes the mailbox with its error itself)."""
     await asyncio.gather(*sub.readers.values(), return_exceptions=True)
     sub.mailbox.close()
-
-
-class _Tap:
-    """A reader's end of a shared live feed: holds live lines back until the history is read."""
-
-    def __init__(self, mailbox: Mailbox[Any], node_id: str) -> None:
-        self._mailbox = mailbox
-        self._node_id = node_id
-        self._staged: list[LogLine] = []
-        self._after: Position | None = None
-        self._live = False
-        self._done = asyncio.Event()
-        self.error: BaseException | None = None
-
-    def offer(self, line: LogLine) -> None:
-        if not self._live:
-            if len(self._staged) < self._mailbox.capacity:
-                self._staged.append(line)
-            else:
-                self._mailbox.offer(line)  # counted as a gap if the mailbox is full too
-            return
-        self._pass(line)
-
-    def _pass(self, line: LogLine) -> None:
-        if self._after is None or (line.ts_ns, line.index) > self._after:
-            self._after = (line.ts_ns, line.index)
-            self._mailbox.offer(_on_node(line, self._node_id))
-
-    def ended(self, error: BaseException | None) -> None:
-        self.error = self.error or error
-        self._done.set()
-
-    async def go_live(self, after: Position | None) -> None:
-        """The history is in the mailbox: pass on what was held back, then everything; wait for the end."""
-        self._after = after
-        self._live = True
-        staged, self._staged = self._staged, []
-        for line in staged:
-            self._pass(line)
-        await self._done.wait()
 
 
 class _RosterTap:
@@ -318,13 +326,15 @@ class _RosterTap:
         self._wake.set()
 
     async def next(self) -> list[ContainerInfo] | None:
-        await self._wake.wait()
-        self._wake.clear()
-        if self._error is not None:
-            self._error = None
-            return None
-        latest, self._latest = self._latest, None
-        return latest
+        """The latest roster; None once the roster has failed (the feed is over)."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._error is not None:
+                return None
+            latest, self._latest = self._latest, None
+            if latest is not None:
+                return latest
 
 
 def _parse_parent(parent: str) -> tuple[str, str | None]:
@@ -359,14 +369,19 @@ def _column(pool: Pool, c: ContainerInfo, field: str, key: str) -> Any:
 
 
 def _history_window(
-    request: LogRequest, cursor: Cursor, after: Position | None
+    request: LogRequest, sub: _Subscription, after: Position | None, *, joined: bool
 ) -> tuple[int | None, int | None]:
+    """(since, tail) of a container's history: after its cursor position; from the resumed
+    cursor's time for a container that cursor did not know; for one that joined the stream
+    later, from when the stream opened (less JOIN_SLACK_NS, for the engine's clock); else
+    the request's own."""
     if after is not None:
-        return after[0], None
-    if cursor.made_ns:
-        return cursor.made_ns, None  # a container the cursor did not know yet
-    since = int(request.since.timestamp() * 1e9) if request.since else None
-    return since, request.tail or None
+        return after[0] or None, None
+    if sub.resumed_ns:
+        return sub.resumed_ns, None
+    if joined:
+        return max(request.since_ns or 0, sub.opened_ns - JOIN_SLACK_NS), None
+    return request.since_ns, request.tail or None
 
 
 def _on_node(line: LogLine, node_id: str) -> LogLine:
@@ -381,10 +396,3 @@ def _stamped(line: LogLine) -> LogLine:
     when = datetime.fromtimestamp(line.ts_ns // 1_000_000_000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     text = f"{when}.{line.ts_ns % 1_000_000_000:09d}Z {line.text}"
     return LogLine(line.source, line.ts_ns, line.index, text, line.stream, line.node_id)
-
-
-def _with_resume(error: BaseException, sub: _Subscription) -> BaseException:
-    """A stream that fails tells the caller where to resume."""
-    if isinstance(error, ZanePoolError):
-        error.metadata["resume_token"] = sub.cursor.encode(sub.scope)
-    return error

@@ -11,6 +11,7 @@ from zanepool_server.domain.listing import Columns, Item, Page, list_children
 from zanepool_server.domain.pools import Pools
 from zanepool_server.errors import InvalidArgument, NotFound
 from zanepool_server.model import (
+    Driver,
     EngineSpec,
     NodeAvailability,
     NodeChange,
@@ -157,8 +158,10 @@ class Nodes:
 
     async def import_node(self, parent: str, engine: EngineSpec) -> tuple[Pool, NodeSummary]:
         pool = await self._pools.get(validation.pool_name(parent, "parent"))
-        validation.endpoint(pool.driver, engine.endpoint, "engine.endpoint")
-        validation.credentials(pool.driver, engine.endpoint, engine.credentials, "engine.credentials")
+        # An engine to import is a Docker engine, whatever the pool; a pool that cannot import
+        # one says so itself (Kubernetes: NODE_JOINS_THROUGH_BOOTSTRAP).
+        validation.endpoint(Driver.SWARM, engine.endpoint, "engine.endpoint")
+        validation.credentials(Driver.SWARM, engine.endpoint, engine.credentials, "engine.credentials")
         with deadline.scope(deadline.remaining(CHANGE_CAP)):
             node = await self._pools.driver(pool).nodes.join(engine)
         await self._pools.record_node_endpoint(pool, node.node_id, engine.endpoint)

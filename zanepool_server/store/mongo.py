@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pymongo
+from bson import ObjectId
 from pymongo import AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError, PyMongoError
@@ -38,6 +39,8 @@ from zanepool_server.store import mongo_query
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 #: Filter field -> document path of the pools collection.
 POOL_PATHS: Mapping[str, str] = {
     "name": "_id",
@@ -59,7 +62,10 @@ _INDEXES: dict[str, list[pymongo.IndexModel]] = {
         pymongo.IndexModel([("display_name", 1), ("_id", 1)], name="display_name"),
         pymongo.IndexModel([("labels.k", 1), ("labels.v", 1)], name="labels"),
     ],
-    "events": [pymongo.IndexModel([("pool", 1), ("time", 1)], name="pool_time")],
+    "events": [
+        pymongo.IndexModel([("pool", 1), ("time", 1)], name="pool_time"),
+        pymongo.IndexModel([("time", 1), ("_id", 1)], name="time_id"),
+    ],
 }
 
 
@@ -254,25 +260,39 @@ class Store:
         nothing changes it yields None every ``WATCH_BEAT`` seconds: proof that the store is
         still there. The stream ends with StoreUnavailable when the store goes away.
         """
+
+        def change(doc: Mapping[str, Any]) -> tuple[str, Pool | None]:
+            full = doc.get("fullDocument")
+            return str(doc["documentKey"]["_id"]), None if full is None else pool_from_doc(full)
+
+        async with self._watch(self.pools, "pools", change, full_document="updateLookup") as changes:
+            yield changes
+
+    @contextlib.asynccontextmanager
+    async def _watch(
+        self,
+        collection: AsyncCollection[dict[str, Any]],
+        what: str,
+        convert: Callable[[Mapping[str, Any]], T],
+        pipeline: Sequence[Mapping[str, Any]] = (),
+        **options: Any,
+    ) -> AsyncIterator[AsyncIterator[T | None]]:
+        """A change stream on ``collection``: each change converted, None every ``WATCH_BEAT``
+        seconds while nothing changes; StoreUnavailable when it cannot open or breaks."""
         try:
-            stream = await self.pools.watch(
-                full_document="updateLookup", max_await_time_ms=int(WATCH_BEAT * 1000)
+            stream = await collection.watch(
+                list(pipeline), max_await_time_ms=int(WATCH_BEAT * 1000), **options
             )
         except PyMongoError as exc:
-            raise StoreUnavailable(f"the store cannot watch pools: {type(exc).__name__}") from exc
+            raise StoreUnavailable(f"the store cannot watch {what}: {type(exc).__name__}") from exc
 
-        async def changes() -> AsyncIterator[tuple[str, Pool | None] | None]:
+        async def changes() -> AsyncIterator[T | None]:
             try:
                 while True:
                     change = await stream.try_next()
-                    if change is None:
-                        yield None
-                        continue
-                    pool_id = str(change["documentKey"]["_id"])
-                    doc = change.get("fullDocument")
-                    yield pool_id, None if doc is None else pool_from_doc(doc)
+                    yield None if change is None else convert(change)
             except PyMongoError as exc:
-                raise StoreUnavailable(f"the pool change stream broke: {type(exc).__name__}") from exc
+                raise StoreUnavailable(f"the {what} change stream broke: {type(exc).__name__}") from exc
 
         try:
             yield changes()
@@ -321,6 +341,47 @@ class Store:
         with _translated("read events"):
             async for doc in self._db["events"].find(query, sort=[("time", 1), ("_id", 1)]):
                 yield doc
+
+    async def event_page(
+        self,
+        *,
+        pool: str | None,
+        since: datetime | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` stored events in (time, id) order: of one pool (its name) or of all,
+        at or after ``since``, and after ``after`` (the (time, id) of the last event of the
+        page before). Ids come back as their hex text."""
+        clauses: list[dict[str, Any]] = []
+        if pool is not None:
+            clauses.append({"pool": pool})
+        if since is not None:
+            clauses.append({"time": {"$gte": since}})
+        if after is not None:
+            when, oid = after[0], ObjectId(after[1])
+            clauses.append({"$or": [{"time": {"$gt": when}}, {"time": when, "_id": {"$gt": oid}}]})
+        query = {"$and": clauses} if clauses else {}
+        with _translated("read events"):
+            cursor = self._db["events"].find(query, sort=[("time", 1), ("_id", 1)], limit=limit)
+            return [_event_from_doc(doc) async for doc in cursor]
+
+    @contextlib.asynccontextmanager
+    async def watch_events(self) -> AsyncIterator[AsyncIterator[dict[str, Any] | None]]:
+        """Every event stored from now on (by any server replica), as ``event_page`` gives
+        them; None every ``WATCH_BEAT`` seconds while there is none. Opened before a read of
+        the stored ones, so that nothing stored in between is missed."""
+
+        def inserted(change: Mapping[str, Any]) -> dict[str, Any]:
+            return _event_from_doc(change["fullDocument"])
+
+        inserts = [{"$match": {"operationType": "insert"}}]
+        async with self._watch(self._db["events"], "events", inserted, inserts) as changes:
+            yield changes
+
+
+def _event_from_doc(doc: Mapping[str, Any]) -> dict[str, Any]:
+    return {**doc, "_id": str(doc["_id"])}
 
 
 def pool_to_doc(pool: Pool) -> dict[str, Any]:

@@ -1,10 +1,13 @@
 """Stream cursors: where a subscriber is in each of its sources, as an opaque token.
 
 A position is (nanosecond timestamp, index among lines of the same timestamp) within one
-source. A cursor holds the last position delivered for each source plus the time it was
-made, so a new stream can continue after it: each known source from just after its
-position, any other source from the cursor's time. Tokens are base64url JSON; garbage
-is refused with INVALID_ARGUMENT.
+source. A cursor holds the last (the furthest) position delivered for each source plus the
+time it was made, so a new stream can continue after it: each known source from just
+after its position, any other source from the cursor's time. Tokens are base64url JSON;
+garbage is refused with INVALID_ARGUMENT.
+
+A stream sends a token with every message, so encoding is incremental: each source's
+part of the JSON is kept as text and redone only when that source advances.
 """
 
 from __future__ import annotations
@@ -23,18 +26,41 @@ Position = tuple[int, int]
 class Cursor:
     made_ns: int = 0
     positions: dict[str, Position] = field(default_factory=dict)
+    # The JSON text of each source's position, and of the scope, as encode writes them.
+    _parts: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _heads: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for source, position in self.positions.items():
+            self._parts[source] = _part(source, position)
 
     def advance(self, source: str, position: Position, now_ns: int) -> None:
-        self.positions[source] = position
-        self.made_ns = max(self.made_ns, now_ns)
+        """``source`` was delivered up to ``position`` (a position behind the one held is
+        ignored: lines of two output streams may arrive slightly out of order)."""
+        held = self.positions.get(source)
+        if held is None or position > held:
+            self.positions[source] = position
+            self._parts[source] = _part(source, position)
+        if now_ns > self.made_ns:
+            self.made_ns = now_ns
+
+    def baseline(self, source: str, position: Position) -> None:
+        """Where ``source`` starts, before anything of it is delivered: a stream resumed from
+        this cursor reads it from there (not from the cursor's time)."""
+        if source not in self.positions:
+            self.positions[source] = position
+            self._parts[source] = _part(source, position)
 
     def after(self, source: str) -> Position | None:
         return self.positions.get(source)
 
     def encode(self, scope: str) -> str:
-        doc = {"s": scope, "t": self.made_ns, "p": {k: list(v) for k, v in self.positions.items()}}
-        raw = json.dumps(doc, separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        # The same text as json.dumps({"s": scope, "t": made_ns, "p": {...}}, separators=(",", ":")).
+        head = self._heads.get(scope)
+        if head is None:
+            head = self._heads[scope] = '{"s":' + json.dumps(scope) + ',"t":'
+        raw = f'{head}{self.made_ns},"p":{{{",".join(self._parts.values())}}}}}'
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @classmethod
     def decode(cls, token: str, scope: str) -> Cursor:
@@ -54,3 +80,7 @@ class Cursor:
                 "resume_token", "was made for another parent or filter", reason="RESUME_TOKEN_MISMATCH"
             )
         return cls(made, positions)
+
+
+def _part(source: str, position: Position) -> str:
+    return f"{json.dumps(source)}:[{position[0]},{position[1]}]"

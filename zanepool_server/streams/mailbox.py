@@ -5,6 +5,11 @@ never waits, so one slow subscriber never slows the others or the shared upstrea
 the subscriber is told, in order, how many it lost and from which sources: a Gap takes
 the place of the lost items. Memory per subscriber is bounded by ``capacity`` items plus
 one Gap.
+
+What only this subscriber reads (its history) is no reason to lose anything: its reader
+waits for :meth:`Mailbox.room` instead, which slows that read alone. A reader that waited
+is woken once the mailbox is down to half its capacity, not at every item taken (one
+wake-up per half a mailbox, not per item).
 """
 
 from __future__ import annotations
@@ -52,6 +57,9 @@ class Mailbox(Generic[T]):
         self._items: deque[T | Gap] = deque()
         self._count = 0  # items held, not counting Gap markers
         self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._low = capacity // 2
         self._closed: Closed | None = None
         self.dropped_total = 0
 
@@ -61,24 +69,39 @@ class Mailbox(Generic[T]):
         if self._closed is not None:
             return
         if self._count >= self.capacity and not force:
-            self.dropped_total += 1
-            last = self._items[-1] if self._items else None
-            gap = last if isinstance(last, Gap) else None
-            if gap is None:
-                gap = Gap()
-                self._items.append(gap)
-            gap.dropped += 1
-            gap.sources.add(item.source)
-        else:
-            self._items.append(item)
-            self._count += 1
+            self.lose(item.source)
+            return
+        self._items.append(item)
+        self._count += 1
+        if self._count >= self.capacity:
+            self._room.clear()
         self._wake.set()
+
+    def lose(self, source: Hashable, count: int = 1) -> None:
+        """Count items lost before they reached the mailbox (they take a Gap's place here)."""
+        if self._closed is not None:
+            return
+        self.dropped_total += count
+        last = self._items[-1] if self._items else None
+        gap = last if isinstance(last, Gap) else None
+        if gap is None:
+            gap = Gap()
+            self._items.append(gap)
+        gap.dropped += count
+        gap.sources.add(source)
+        self._wake.set()
+
+    async def room(self) -> None:
+        """Wait until the mailbox can take an item without losing it (or is closed)."""
+        while self._count >= self.capacity and self._closed is None:
+            await self._room.wait()
 
     def close(self, error: BaseException | None = None) -> None:
         """End the mailbox after what it holds; the first close wins."""
         if self._closed is None:
             self._closed = Closed(error)
             self._wake.set()
+            self._room.set()
 
     @property
     def closed(self) -> bool:
@@ -100,4 +123,6 @@ class Mailbox(Generic[T]):
         item = self._items.popleft()
         if not isinstance(item, Gap):
             self._count -= 1
+            if self._count <= self._low:
+                self._room.set()
         return item

@@ -3,7 +3,8 @@
 Requests go through ``ApiClient.call_api`` (authentication, TLS, the library's errors)
 and answer plain JSON documents: the parsers read the API's own field names, and the
 typed models' deserialisation is skipped. Lists are read in pages (``limit`` and
-``continue``), each page a bounded request. Nothing here watches or streams.
+``continue``), each page a bounded request. ``stream`` opens a response whose body the
+caller reads as it comes (a watch, a followed log).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+from kubernetes_asyncio.client.exceptions import ApiException
 
 from zanepool_server import deadline
 from zanepool_server.drivers.kubernetes import config
-from zanepool_server.drivers.kubernetes.errors import not_kubernetes, translate
+from zanepool_server.drivers.kubernetes.errors import api_error, not_kubernetes, translate
 from zanepool_server.errors import AlreadyExists, NotFound
 from zanepool_server.model import Credentials
 
@@ -112,6 +114,47 @@ class Kube:
             if not token:
                 return out
             params["continue"] = str(token)
+
+    async def stream(
+        self,
+        url: str,
+        query: Mapping[str, str] | None = None,
+        *,
+        accept: str = "application/json",
+        read_timeout: float | None = None,
+    ) -> aiohttp.ClientResponse:
+        """A GET whose body is read as it arrives: the response once its headers are in (bounded
+        by the call's deadline), for the caller to read and close; ``read_timeout`` bounds
+        each read of the body (None: a watch or followed log may be silent for long). An
+        error answer raises its domain error."""
+        if self._closed:
+            raise RuntimeError("the API server connection is closed")
+        what = f"GET {url}"
+        timeout = aiohttp.ClientTimeout(
+            total=None, connect=CONNECT_TIMEOUT, sock_connect=CONNECT_TIMEOUT, sock_read=read_timeout
+        )
+        with translate(self.endpoint, what):
+            async with asyncio.timeout(deadline.remaining(REQUEST_CAP)):
+                response: Any = await self._api.call_api(
+                    url,
+                    "GET",
+                    query_params=dict(query or {}),
+                    header_params={"Accept": accept},
+                    auth_settings=["BearerToken"],
+                    _preload_content=False,
+                    _request_timeout=timeout,
+                )
+                if not isinstance(response, aiohttp.ClientResponse):
+                    raise TypeError(f"the client answered {type(response).__name__}, not a response")
+                if response.status < 300:
+                    return response
+                try:
+                    body = await response.read()
+                finally:
+                    response.close()
+        failure = ApiException(status=response.status, reason=response.reason)
+        failure.body = body
+        raise api_error(failure, self.endpoint, what)
 
     async def aclose(self) -> None:
         if not self._closed:

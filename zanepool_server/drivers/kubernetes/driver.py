@@ -13,8 +13,8 @@ PERMISSION_DENIED).
 
 Networks: Kubernetes has no Docker-style network object (every pod joins the one
 cluster network, and a NetworkPolicy is a set of traffic rules, not a network one
-attaches to): NetworkService is UNIMPLEMENTED with reason NO_NETWORK_OBJECT. Logs and
-events come later.
+attaches to): NetworkService is UNIMPLEMENTED with reason NO_NETWORK_OBJECT. Logs are
+read from the pod log endpoint (``logs``); events are the cluster's Event objects (``events``).
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ from zanepool_server.drivers.kubernetes import parse
 from zanepool_server.drivers.kubernetes.client import Kube
 from zanepool_server.drivers.kubernetes.containers import KubeContainers
 from zanepool_server.drivers.kubernetes.errors import not_kubernetes
+from zanepool_server.drivers.kubernetes.events import KubeEvents
 from zanepool_server.drivers.kubernetes.images import KubeImages
+from zanepool_server.drivers.kubernetes.logs import KubeLogs
 from zanepool_server.drivers.kubernetes.nodes import KubeNodes
 from zanepool_server.drivers.kubernetes.volumes import KubeVolumes
 from zanepool_server.drivers.unbuilt import Unbuilt
@@ -44,8 +46,10 @@ from zanepool_server.model import Capability, ClusterSnapshot, Credentials, Driv
 
 #: What the Kubernetes driver supports: RemoveNode deletes a Node object, volumes are
 #: claims. No start/stop (no stopped pod), no ImportNode (kubelet bootstrap), no image
-#: pull or delete (the kubelet's), no networks.
-CAPABILITIES: frozenset[Capability] = frozenset({Capability.NODE_REMOVE, Capability.VOLUMES})
+#: pull or delete (the kubelet's), no networks. Logs: the pod log endpoint.
+CAPABILITIES: frozenset[Capability] = frozenset(
+    {Capability.NODE_REMOVE, Capability.VOLUMES, Capability.LOGS, Capability.EVENTS}
+)
 
 NO_NETWORKS = (
     "Kubernetes has no Docker-style network object: every pod joins the cluster's one pod "
@@ -70,8 +74,8 @@ class KubernetesDriver:
         self.networks: NetworkOps = cast(
             NetworkOps, Unbuilt("kubernetes", "networks", reason="NO_NETWORK_OBJECT", why=NO_NETWORKS)
         )
-        self.logs: LogOps = cast(LogOps, Unbuilt("kubernetes", "logs"))
-        self.events: EventOps = cast(EventOps, Unbuilt("kubernetes", "events"))
+        self.logs: LogOps = KubeLogs(self)
+        self.events: EventOps = KubeEvents(self.kube)
 
     async def snapshot(self) -> ClusterSnapshot:
         results = await asyncio.gather(

@@ -361,19 +361,19 @@ def _network_names(networks: Sequence[Raw]) -> dict[str, str]:
     return {n["Id"]: n["Name"] for n in networks}
 
 
-class _Kind(enum.Enum):
+class Kind(enum.Enum):
     MANAGED = "managed"  # a service CreateContainer made; key: the service name
     TASK = "task"  # a task of another service; key: the engine id
     STANDALONE = "standalone"  # a container of an engine, outside any service
 
 
 @dataclass(frozen=True)
-class _Found:
+class Found:
     info: ContainerInfo
-    kind: _Kind
+    kind: Kind
     service: Raw = field(default_factory=dict)  # MANAGED: the service as read
-    tasks: tuple[Raw, ...] = ()  # MANAGED: its tasks as read
-    engine: Engine | None = None  # STANDALONE: the engine that holds it
+    tasks: tuple[Raw, ...] = ()  # MANAGED: its tasks as read; TASK: its task, when the manager has it
+    engine: Engine | None = None  # STANDALONE, TASK: the engine that holds it, when the driver reads it
 
 
 @dataclass(frozen=True)
@@ -387,14 +387,14 @@ class _Scan:
     engines: list[tuple[NodeEngine, list[Raw]]]
 
 
-def _assemble(scan: _Scan) -> dict[str, _Found]:
+def _assemble(scan: _Scan) -> dict[str, Found]:
     """Every container of a scan by key, each once."""
     names = {s["ID"]: s["Spec"]["Name"] for s in scan.services}
     managed = {s["ID"]: s for s in scan.services if _is_managed(s)}
-    out: dict[str, _Found] = {}
+    out: dict[str, Found] = {}
     for sid, service in managed.items():
         tasks = tuple(t for t in scan.tasks if t.get("ServiceID") == sid)
-        out[names[sid]] = _Found(_managed(service, tasks, scan.networks), _Kind.MANAGED, service, tasks)
+        out[names[sid]] = Found(_managed(service, tasks, scan.networks), Kind.MANAGED, service, tasks)
     tasks_by_id = {
         cid: t for t in scan.tasks if (cid := _container_of(t)) and t.get("ServiceID") not in managed
     }
@@ -406,15 +406,18 @@ def _assemble(scan: _Scan) -> dict[str, _Found]:
             info = _engine_container(raw, node_engine.node_id)
             task = tasks_by_id.pop(raw["Id"], None)
             if task is not None:
-                out[raw["Id"]] = _Found(
-                    _merged(info, _task(task, names.get(task["ServiceID"], ""))), _Kind.TASK
+                out[raw["Id"]] = Found(
+                    _merged(info, _task(task, names.get(task["ServiceID"], ""))),
+                    Kind.TASK,
+                    tasks=(task,),
+                    engine=node_engine.engine,
                 )
             elif _TASK_ID in labels:  # its task is gone from the manager's records, not from the node
-                out[raw["Id"]] = _Found(info, _Kind.TASK)
+                out[raw["Id"]] = Found(info, Kind.TASK, engine=node_engine.engine)
             else:
-                out[raw["Id"]] = _Found(info, _Kind.STANDALONE, engine=node_engine.engine)
+                out[raw["Id"]] = Found(info, Kind.STANDALONE, engine=node_engine.engine)
     for cid, task in tasks_by_id.items():  # on nodes whose engine the driver cannot read
-        out[cid] = _Found(_task(task, names.get(task["ServiceID"], "")), _Kind.TASK)
+        out[cid] = Found(_task(task, names.get(task["ServiceID"], "")), Kind.TASK, tasks=(task,))
     return out
 
 
@@ -580,7 +583,7 @@ class SwarmContainers:
         return [found.info for found in _assemble(scan).values()]
 
     async def get(self, container_id: str) -> ContainerInfo:
-        return (await self._find(container_id)).info
+        return (await self.find(container_id)).info
 
     async def create(self, name: str, spec: ContainerSpec, *, validate_only: bool) -> ContainerInfo:
         name = name or f"c-{secrets.token_hex(4)}"
@@ -596,8 +599,8 @@ class SwarmContainers:
         return await self._run(name, service_id, frozenset(), undo)
 
     async def start(self, container_id: str) -> ContainerInfo:
-        found = await self._find(container_id)
-        if found.kind is _Kind.STANDALONE:
+        found = await self.find(container_id)
+        if found.kind is Kind.STANDALONE:
             return await self._engine_call(found, "start")
         service = self._managed_only(found)
         before = _outgoing(found.tasks)
@@ -610,8 +613,8 @@ class SwarmContainers:
         return await self._run(container_id, service["ID"], before, undo)
 
     async def stop(self, container_id: str, timeout_seconds: int) -> ContainerInfo:
-        found = await self._find(container_id)
-        if found.kind is _Kind.STANDALONE:
+        found = await self.find(container_id)
+        if found.kind is Kind.STANDALONE:
             return await self._engine_call(found, "stop", timeout_seconds)
         service = self._managed_only(found)
         if _replicas(service) != 0:
@@ -620,8 +623,8 @@ class SwarmContainers:
         return (await self._managed_found(container_id)).info
 
     async def restart(self, container_id: str, timeout_seconds: int) -> ContainerInfo:
-        found = await self._find(container_id)
-        if found.kind is _Kind.STANDALONE:
+        found = await self.find(container_id)
+        if found.kind is Kind.STANDALONE:
             return await self._engine_call(found, "restart", timeout_seconds)
         service = self._managed_only(found)
         if _replicas(service) == 0:  # a stopped container restarts by starting
@@ -631,8 +634,8 @@ class SwarmContainers:
 
     async def delete(self, container_id: str, *, force: bool, grace_period_seconds: int) -> None:
         # grace_period_seconds is Kubernetes's; an engine kills at once on a forced delete.
-        found = await self._find(container_id)
-        if found.kind is _Kind.STANDALONE:
+        found = await self.find(container_id)
+        if found.kind is Kind.STANDALONE:
             assert found.engine is not None
             params = {"force": "true" if force else "false"}
             await found.engine.request("DELETE", f"containers/{container_id}", params)
@@ -659,7 +662,8 @@ class SwarmContainers:
             fleet, services, tasks, _network_names(networks), list(zip(engines, containers, strict=True))
         )
 
-    async def _find(self, container_id: str) -> _Found:
+    async def find(self, container_id: str) -> Found:
+        """What a container is (managed, a task, standalone) and where it is read (for logs too)."""
         if not ENGINE_ID.match(container_id):
             return await self._managed_found(container_id)
 
@@ -682,7 +686,7 @@ class SwarmContainers:
             metadata={"service": services[0]} if services else {},
         )
 
-    async def _managed_found(self, name: str) -> _Found:
+    async def _managed_found(self, name: str) -> Found:
         service, tasks, networks = await gather_all(
             [
                 self._manager.get(f"services/{name}"),
@@ -695,11 +699,11 @@ class SwarmContainers:
         if _dig(service, "Spec").get("Name") != name or not _is_managed(service):
             raise NotFound(f"no container {name}", reason="CONTAINER_NOT_FOUND")
         found = _managed(service, tasks, _network_names(networks))
-        return _Found(found, _Kind.MANAGED, service, tuple(tasks))
+        return Found(found, Kind.MANAGED, service, tuple(tasks))
 
     @staticmethod
-    def _managed_only(found: _Found) -> Raw:
-        if found.kind is _Kind.TASK:
+    def _managed_only(found: Found) -> Raw:
+        if found.kind is Kind.TASK:
             raise _managed_by_service(found.info.container_id, found.info.owner)
         return found.service
 
@@ -743,7 +747,7 @@ class SwarmContainers:
 
     # -- changing ----------------------------------------------------------------------------
 
-    async def _engine_call(self, found: _Found, action: str, timeout_seconds: int = 0) -> ContainerInfo:
+    async def _engine_call(self, found: Found, action: str, timeout_seconds: int = 0) -> ContainerInfo:
         """start, stop or restart on the engine that holds a standalone container."""
         engine, cid = found.engine, found.info.container_id
         assert engine is not None

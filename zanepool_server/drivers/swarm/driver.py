@@ -23,11 +23,12 @@ from zanepool_server.drivers.swarm import parse
 from zanepool_server.drivers.swarm.containers import SwarmContainers
 from zanepool_server.drivers.swarm.engine import Engine
 from zanepool_server.drivers.swarm.errors import translate
+from zanepool_server.drivers.swarm.events import SwarmEvents
 from zanepool_server.drivers.swarm.images import SwarmImages
+from zanepool_server.drivers.swarm.logs import SwarmLogs
 from zanepool_server.drivers.swarm.networks import SwarmNetworks
 from zanepool_server.drivers.swarm.nodes import SwarmNodes
 from zanepool_server.drivers.swarm.volumes import SwarmVolumes
-from zanepool_server.drivers.unbuilt import Unbuilt
 from zanepool_server.errors import FailedPrecondition
 from zanepool_server.model import Capability, ClusterSnapshot, Credentials, Driver, NodeSummary
 
@@ -41,6 +42,8 @@ CAPABILITIES: frozenset[Capability] = frozenset(
         Capability.IMAGE_DELETE,
         Capability.VOLUMES,
         Capability.NETWORKS,
+        Capability.LOGS,
+        Capability.EVENTS,
     }
 )
 
@@ -58,12 +61,13 @@ class SwarmDriver:
         self.manager = Engine(endpoint, credentials)
         self._engines: dict[str, Engine] = {}
         self.nodes: NodeOps = SwarmNodes(self)
-        self.containers: ContainerOps = SwarmContainers(self)
+        containers = SwarmContainers(self)
+        self.containers: ContainerOps = containers
         self.images: ImageOps = SwarmImages(self)
         self.volumes: VolumeOps = SwarmVolumes(self)
         self.networks: NetworkOps = SwarmNetworks(self)
-        self.logs: LogOps = cast(LogOps, Unbuilt("swarm", "logs"))
-        self.events: EventOps = cast(EventOps, Unbuilt("swarm", "events"))
+        self.logs: LogOps = SwarmLogs(self, containers)
+        self.events: EventOps = SwarmEvents(self)
 
     def engine(self, endpoint: str) -> Engine:
         """The Engine API client of a node's own engine (opened once, closed with the driver)."""
