@@ -158,10 +158,11 @@ class Nodes:
 
     async def import_node(self, parent: str, engine: EngineSpec) -> tuple[Pool, NodeSummary]:
         pool = await self._pools.get(validation.pool_name(parent, "parent"))
-        # An engine to import is a Docker engine, whatever the pool; a pool that cannot import
-        # one says so itself (Kubernetes: NODE_JOINS_THROUGH_BOOTSTRAP).
-        validation.endpoint(Driver.SWARM, engine.endpoint, "engine.endpoint")
-        validation.credentials(Driver.SWARM, engine.endpoint, engine.credentials, "engine.credentials")
+        # A pool that cannot import engines refuses the verb itself, whatever the engine
+        # (Kubernetes: NODE_JOINS_THROUGH_BOOTSTRAP); a Swarm pool checks the engine first.
+        if pool.driver is Driver.SWARM:
+            validation.endpoint(pool.driver, engine.endpoint, "engine.endpoint")
+            validation.credentials(pool.driver, engine.endpoint, engine.credentials, "engine.credentials")
         with deadline.scope(deadline.remaining(CHANGE_CAP)):
             node = await self._pools.driver(pool).nodes.join(engine)
         await self._pools.record_node_endpoint(pool, node.node_id, engine.endpoint)
