@@ -64,7 +64,8 @@ class Comparison:
     measure: str
     unit: str
     baseline_kind: str
-    goal: Goal
+    #: None: reported, not judged (a ceiling, say).
+    goal: Goal | None
     baseline: Side = field(default_factory=Side)
     subject: Side = field(default_factory=Side)
 
@@ -97,7 +98,9 @@ class Comparison:
             },
             "ratio": self.ratio,
             "ratio_rounds": self.ratios,
-            "goal": {"op": self.goal.op, "value": self.goal.value, "met": self.goal.met(self.ratio)},
+            "goal": None
+            if self.goal is None
+            else {"op": self.goal.op, "value": self.goal.value, "met": self.goal.met(self.ratio)},
         }
 
 
@@ -133,8 +136,8 @@ def table(comparisons: list[Comparison]) -> str:
                 _num(c.subject.median, digits),
                 f"{c.ratio:.2f}",
                 f"{min(c.ratios):.2f}-{max(c.ratios):.2f}",
-                str(c.goal),
-                "yes" if c.goal.met(c.ratio) else "NO",
+                "-" if c.goal is None else str(c.goal),
+                "-" if c.goal is None else "yes" if c.goal.met(c.ratio) else "NO",
             ]
         )
     cpu_rows = [["CPU µs per call", "side", "server", "store", "client", "calls"]]

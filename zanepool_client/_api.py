@@ -136,6 +136,7 @@ class StreamLogsArgs(StreamOptions, total=False):
     follow: bool | None
     timestamps: bool | None
     resume_token: str | None
+    max_batch_lines: int | None
 
 
 ListNetworksArgs = ListContainersArgs

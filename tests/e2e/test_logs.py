@@ -58,10 +58,12 @@ def counting(prefix: str, count: int | None, *, every: float = 0.05, then: str =
 
 
 def entries(responses: list[Response], container: str | None = None) -> list[ls.LogEntry]:
+    """The log lines of the responses, whether they came one a response or in batches."""
     return [
-        r.entry
+        e
         for r in responses
-        if r.HasField("entry") and (container is None or r.entry.container == container)
+        for e in ([r.entry] if r.HasField("entry") else r.batch.entries)
+        if container is None or e.container == container
     ]
 
 
@@ -282,6 +284,27 @@ async def test_resume_after_the_cursor_gives_every_line_once(
         "RESUME_TOKEN_MISMATCH",
         "resume_token",
     )
+
+
+async def test_batches_carry_the_same_lines_in_order(subject: Subject, logs: ls_grpc.LogServiceStub) -> None:
+    await subject.register()
+    name = await make(subject, "batched", counting("b", 400, every=0))
+    one_by_one = await written(logs, name, 400)
+    batched = await read_all(logs, parent=name, max_batch_lines=64)
+    assert entries(batched) == entries(one_by_one), "the same lines, times and streams, in order"
+    assert all(r.HasField("batch") for r in batched if not r.HasField("heartbeat"))
+    sizes = [len(r.batch.entries) for r in batched]
+    assert max(sizes) <= 64 and len(sizes) < 400, f"batches form when lines queue up: {sizes}"
+    # A batch's cursor resumes after its last line.
+    middle = batched[len(batched) // 2]
+    upto = len(entries(batched[: len(batched) // 2 + 1]))
+    rest = await read_all(logs, parent=name, max_batch_lines=64, resume_token=middle.cursor)
+    assert entries(rest) == entries(batched)[upto:]
+    # Followed: lines that come one at a time come in batches of one, at once.
+    follower = Reader(logs, parent=name, follow=True, tail_lines=1, max_batch_lines=64)
+    await follower.until(lambda r: entries(r.responses), what="the last line")
+    await follower.cancel()
+    assert numbers(follower.responses, "b") == [399]
 
 
 class Recorded(Mailbox[Any]):
@@ -531,6 +554,18 @@ async def test_an_idle_stream_gets_heartbeats(
 
 BAD = [
     ({"parent": "pools/one", "tail_lines": -1}, Code.INVALID_ARGUMENT, "INVALID_TAIL_LINES", "tail_lines"),
+    (
+        {"parent": "pools/one", "max_batch_lines": -1},
+        Code.INVALID_ARGUMENT,
+        "INVALID_MAX_BATCH_LINES",
+        "max_batch_lines",
+    ),
+    (
+        {"parent": "pools/one", "max_batch_lines": 10_001},
+        Code.INVALID_ARGUMENT,
+        "INVALID_MAX_BATCH_LINES",
+        "max_batch_lines",
+    ),
     ({"parent": "one"}, Code.INVALID_ARGUMENT, "INVALID_NAME", "parent"),
     ({"parent": "pools/one/nodes/x"}, Code.INVALID_ARGUMENT, "INVALID_NAME", "parent"),
     ({"parent": "pools/-"}, Code.INVALID_ARGUMENT, "WILDCARD_NOT_ALLOWED", "parent"),

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import pytest
+
+from zanepool_server.domain import logs as domain_logs
 from zanepool_server.domain.logs import JOIN_SLACK_NS, LogRequest, Logs, Message, SourceChange, StreamSettings
 from zanepool_server.domain.pools import Pools
 from zanepool_server.errors import ClusterUnavailable
@@ -53,19 +56,22 @@ class FakeDriver:
 
     def read(
         self, cid: str, *, since_ns: int | None, tail: int | None, follow: bool
-    ) -> AsyncIterator[LogLine]:
+    ) -> AsyncIterator[list[LogLine]]:
         self.reads.append((cid, since_ns, tail, follow))
         return self._follow(cid) if follow else self._history(cid, since_ns, tail)
 
-    async def _history(self, cid: str, since_ns: int | None, tail: int | None) -> AsyncIterator[LogLine]:
+    async def _history(
+        self, cid: str, since_ns: int | None, tail: int | None
+    ) -> AsyncIterator[list[LogLine]]:
         got = [x for x in self.history.get(cid, []) if since_ns is None or x.ts_ns >= since_ns]
-        for item in got[-tail:] if tail else got:
-            yield item
+        got = got[-tail:] if tail else got
+        for n in range(0, len(got), 2):  # two lines a chunk, as an engine's chunk holds several
+            yield got[n : n + 2]
 
-    async def _follow(self, cid: str) -> AsyncIterator[LogLine]:
+    async def _follow(self, cid: str) -> AsyncIterator[list[LogLine]]:
         queue = self.live.setdefault(cid, asyncio.Queue())
         while (item := await queue.get()) is not None:
-            yield item
+            yield [item]
 
     def run(self, cid: str, started: int = 0) -> ContainerInfo:
         info = ContainerInfo(container_id=cid, state=RUNNING, start_time=datetime.fromtimestamp(started, UTC))
@@ -100,7 +106,13 @@ async def take(stream: AsyncIterator[Message], count: int) -> list[Message]:
 
 
 def texts(messages: list[Message]) -> list[str]:
-    return [m.body.text for m in messages if isinstance(m.body, LogLine)]
+    """The lines' texts, whether they came one a message or in batches."""
+    return [
+        x.text
+        for m in messages
+        for x in (m.body if isinstance(m.body, list) else [m.body])
+        if isinstance(x, LogLine)
+    ]
 
 
 async def test_live_lines_the_history_gave_are_not_repeated() -> None:
@@ -124,6 +136,31 @@ async def test_history_is_read_at_the_subscribers_pace_without_gaps() -> None:
     got = [m async for m in logs_over(driver, buffer=2).stream(LogRequest("pools/p"))]
     assert texts(got) == [f"a-{n}" for n in range(100)]
     assert not any(isinstance(m.body, Gap) for m in got)
+
+
+async def test_batches_take_the_lines_waiting_up_to_their_size_and_text() -> None:
+    driver = FakeDriver(history={"a": [line("a", n) for n in range(10)], "b": [line("b", 0)]})
+    driver.run("a")
+    driver.run("b")
+    got = [m async for m in logs_over(driver).stream(LogRequest("pools/p", max_batch=4))]
+    everything = texts(got)
+    assert [t for t in everything if t.startswith("a")] == [f"a-{n}" for n in range(10)]
+    assert "b-0" in everything and len(everything) == 11
+    assert all(isinstance(m.body, list) and 1 <= len(m.body) <= 4 for m in got)
+    # A batch's cursor is past its last line: resuming from any gives exactly the rest.
+    for n, message in enumerate(got):
+        request = LogRequest("pools/p", max_batch=4, resume_token=message.cursor)
+        rest = [m async for m in logs_over(driver).stream(request)]
+        assert sorted(texts(got[: n + 1]) + texts(rest)) == sorted(everything)
+
+
+async def test_a_batch_stops_at_its_text_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(domain_logs, "BATCH_TEXT_BYTES", 10)
+    driver = FakeDriver(history={"a": [line("a", n) for n in range(6)]})  # "a-0" ... 3 bytes each
+    driver.run("a")
+    got = [m async for m in logs_over(driver).stream(LogRequest("pools/p", max_batch=100))]
+    assert texts(got) == [f"a-{n}" for n in range(6)]
+    assert [len(m.body) for m in got if isinstance(m.body, list)] == [4, 2], "past 10 bytes: a new batch"
 
 
 async def test_containers_join_from_the_streams_start_leave_and_run_again() -> None:

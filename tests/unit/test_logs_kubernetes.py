@@ -22,8 +22,8 @@ def test_lines_split_anywhere_with_ranks_for_equal_times() -> None:
     parser = _Lines("ns_pod_c", LogStream.STDOUT, "node-1")
     got = []
     for i in range(0, len(data), 7):
-        got += parser.feed(data[i : i + 7])
-    got += parser.flush()
+        got += parser.feed(data[i : i + 7], 0)
+    got += parser.flush(0)
     assert [(x.ts_ns - BASE, x.index, x.text) for x in got] == [
         (1, 0, "one"),
         (1, 1, "two"),
@@ -31,7 +31,7 @@ def test_lines_split_anywhere_with_ranks_for_equal_times() -> None:
         (2_000_000_000, 0, "four"),
     ]
     assert all(x.source == "ns_pod_c" and x.node_id == "node-1" and x.stream is LogStream.STDOUT for x in got)
-    assert parser.flush() == []
+    assert parser.flush(0) == []
 
 
 @pytest.mark.parametrize(
@@ -46,12 +46,12 @@ def test_lines_split_anywhere_with_ranks_for_equal_times() -> None:
 )
 def test_a_line_without_a_timestamp_keeps_its_text_on_the_last_time(line: bytes) -> None:
     parser = _Lines("c", LogStream.TTY, "")
-    first, odd = parser.feed(b"2024-05-01T12:00:00.25Z before\n" + line + b"\n")
+    first, odd = parser.feed(b"2024-05-01T12:00:00.25Z before\n" + line + b"\n", 0)
     assert first.ts_ns == BASE + 250_000_000
     assert (odd.ts_ns, odd.index, odd.text, odd.stream) == (first.ts_ns, 1, line.decode(), LogStream.TTY)
 
 
 def test_an_endless_line_is_cut() -> None:
     parser = _Lines("c", LogStream.STDOUT, "")
-    [cut] = parser.feed(b"x" * (MAX_LINE + 1))
-    assert len(cut.text) == MAX_LINE + 1 and parser.flush() == []
+    [cut] = parser.feed(b"x" * (MAX_LINE + 1), 0)
+    assert len(cut.text) == MAX_LINE + 1 and parser.flush(0) == []

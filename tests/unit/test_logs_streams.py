@@ -84,3 +84,38 @@ def test_a_cursor_keeps_the_furthest_position_and_a_baseline_only_when_new() -> 
     cursor.baseline("b", (4, -1))
     assert cursor.after("a") == (10, 0) and cursor.after("b") == (4, -1)
     assert cursor.made_ns == 10, "a baseline is no delivery"
+
+
+async def test_offer_all_keeps_what_fits_and_a_gap_follows_it() -> None:
+    box: Mailbox[Line] = Mailbox(capacity=3)
+    box.offer_all([Line("a", n) for n in range(5)])
+    box.offer_all([])
+    assert len(box) == 3 and box.dropped_total == 2
+    got = [await box.next(0.01) for _ in range(4)]
+    assert got == [Line("a", 0), Line("a", 1), Line("a", 2), Gap(dropped=2, sources={"a"})]
+
+
+async def test_take_while_stops_at_a_gap_at_the_limit_and_where_told() -> None:
+    box: Mailbox[Line] = Mailbox(capacity=100)
+    box.offer_all([Line("a", n) for n in range(6)])
+    box.lose("b")
+    box.offer(Line("a", 9))
+    assert box.take_while(lambda item: True, 2) == [Line("a", 0), Line("a", 1)]
+    assert box.take_while(lambda item: isinstance(item, Line) and item.n < 4, 10) == [
+        Line("a", 2),
+        Line("a", 3),
+    ]
+    assert box.take_while(lambda item: True, 10) == [Line("a", 4), Line("a", 5)], "not past the gap"
+    assert len(box) == 1
+    assert await box.next(0.01) == Gap(dropped=1, sources={"b"})
+    assert box.take_while(lambda item: True, 10) == [Line("a", 9)] and len(box) == 0
+
+
+async def test_taking_a_run_makes_room_for_a_waiting_reader() -> None:
+    box: Mailbox[Line] = Mailbox(capacity=4)
+    box.offer_all([Line("a", n) for n in range(4)])
+    waiting = asyncio.create_task(box.room())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    box.take_while(lambda item: True, 3)
+    await asyncio.wait_for(waiting, 1)

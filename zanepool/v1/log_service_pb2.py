@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from zanepool.v1 import resources_pb2 as zanepool_dot_v1_dot_resources__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dzanepool/v1/log_service.proto\x12\x0bzanepool.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bzanepool/v1/resources.proto\"\xf8\x01\n\x11StreamLogsRequest\x12\x16\n\x06parent\x18\x01 \x01(\tR\x06parent\x12\x16\n\x06\x66ilter\x18\x02 \x01(\tR\x06\x66ilter\x12\x39\n\nsince_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tsinceTime\x12\x1d\n\ntail_lines\x18\x04 \x01(\x05R\ttailLines\x12\x16\n\x06\x66ollow\x18\x05 \x01(\x08R\x06\x66ollow\x12\x1e\n\ntimestamps\x18\x06 \x01(\x08R\ntimestamps\x12!\n\x0cresume_token\x18\x07 \x01(\tR\x0bresumeToken\"\x8c\x02\n\x12StreamLogsResponse\x12-\n\x05\x65ntry\x18\x01 \x01(\x0b\x32\x15.zanepool.v1.LogEntryH\x00R\x05\x65ntry\x12\x43\n\rsource_change\x18\x02 \x01(\x0b\x32\x1c.zanepool.v1.LogSourceChangeH\x00R\x0csourceChange\x12\'\n\x03gap\x18\x03 \x01(\x0b\x32\x13.zanepool.v1.LogGapH\x00R\x03gap\x12\x36\n\theartbeat\x18\x04 \x01(\x0b\x32\x16.zanepool.v1.HeartbeatH\x00R\theartbeat\x12\x16\n\x06\x63ursor\x18\x05 \x01(\tR\x06\x63ursorB\t\n\x07payload\"\x8e\x02\n\x08LogEntry\x12\x1c\n\tcontainer\x18\x01 \x01(\tR\tcontainer\x12\x12\n\x04node\x18\x02 \x01(\tR\x04node\x12\x34\n\x06stream\x18\x03 \x01(\x0e\x32\x1c.zanepool.v1.LogEntry.StreamR\x06stream\x12.\n\x04time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04time\x12\x12\n\x04line\x18\x05 \x01(\tR\x04line\"V\n\x06Stream\x12\x16\n\x12STREAM_UNSPECIFIED\x10\x00\x12\x11\n\rSTREAM_STDOUT\x10\x01\x12\x11\n\rSTREAM_STDERR\x10\x02\x12\x0e\n\nSTREAM_TTY\x10\x03\"\xe0\x01\n\x0fLogSourceChange\x12\x1c\n\tcontainer\x18\x01 \x01(\tR\tcontainer\x12\x12\n\x04node\x18\x02 \x01(\tR\x04node\x12;\n\x06\x63hange\x18\x03 \x01(\x0e\x32#.zanepool.v1.LogSourceChange.ChangeR\x06\x63hange\x12\x18\n\x07message\x18\x04 \x01(\tR\x07message\"D\n\x06\x43hange\x12\x16\n\x12\x43HANGE_UNSPECIFIED\x10\x00\x12\x11\n\rCHANGE_JOINED\x10\x01\x12\x0f\n\x0b\x43HANGE_LEFT\x10\x02\"M\n\x06LogGap\x12#\n\rdropped_lines\x18\x01 \x01(\x03R\x0c\x64roppedLines\x12\x1e\n\ncontainers\x18\x02 \x03(\tR\ncontainers2]\n\nLogService\x12O\n\nStreamLogs\x12\x1e.zanepool.v1.StreamLogsRequest\x1a\x1f.zanepool.v1.StreamLogsResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dzanepool/v1/log_service.proto\x12\x0bzanepool.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bzanepool/v1/resources.proto\"\xa0\x02\n\x11StreamLogsRequest\x12\x16\n\x06parent\x18\x01 \x01(\tR\x06parent\x12\x16\n\x06\x66ilter\x18\x02 \x01(\tR\x06\x66ilter\x12\x39\n\nsince_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tsinceTime\x12\x1d\n\ntail_lines\x18\x04 \x01(\x05R\ttailLines\x12\x16\n\x06\x66ollow\x18\x05 \x01(\x08R\x06\x66ollow\x12\x1e\n\ntimestamps\x18\x06 \x01(\x08R\ntimestamps\x12!\n\x0cresume_token\x18\x07 \x01(\tR\x0bresumeToken\x12&\n\x0fmax_batch_lines\x18\x08 \x01(\x05R\rmaxBatchLines\"\xbb\x02\n\x12StreamLogsResponse\x12-\n\x05\x65ntry\x18\x01 \x01(\x0b\x32\x15.zanepool.v1.LogEntryH\x00R\x05\x65ntry\x12\x43\n\rsource_change\x18\x02 \x01(\x0b\x32\x1c.zanepool.v1.LogSourceChangeH\x00R\x0csourceChange\x12\'\n\x03gap\x18\x03 \x01(\x0b\x32\x13.zanepool.v1.LogGapH\x00R\x03gap\x12\x36\n\theartbeat\x18\x04 \x01(\x0b\x32\x16.zanepool.v1.HeartbeatH\x00R\theartbeat\x12-\n\x05\x62\x61tch\x18\x06 \x01(\x0b\x32\x15.zanepool.v1.LogBatchH\x00R\x05\x62\x61tch\x12\x16\n\x06\x63ursor\x18\x05 \x01(\tR\x06\x63ursorB\t\n\x07payload\"\x8e\x02\n\x08LogEntry\x12\x1c\n\tcontainer\x18\x01 \x01(\tR\tcontainer\x12\x12\n\x04node\x18\x02 \x01(\tR\x04node\x12\x34\n\x06stream\x18\x03 \x01(\x0e\x32\x1c.zanepool.v1.LogEntry.StreamR\x06stream\x12.\n\x04time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04time\x12\x12\n\x04line\x18\x05 \x01(\tR\x04line\"V\n\x06Stream\x12\x16\n\x12STREAM_UNSPECIFIED\x10\x00\x12\x11\n\rSTREAM_STDOUT\x10\x01\x12\x11\n\rSTREAM_STDERR\x10\x02\x12\x0e\n\nSTREAM_TTY\x10\x03\";\n\x08LogBatch\x12/\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x15.zanepool.v1.LogEntryR\x07\x65ntries\"\xe0\x01\n\x0fLogSourceChange\x12\x1c\n\tcontainer\x18\x01 \x01(\tR\tcontainer\x12\x12\n\x04node\x18\x02 \x01(\tR\x04node\x12;\n\x06\x63hange\x18\x03 \x01(\x0e\x32#.zanepool.v1.LogSourceChange.ChangeR\x06\x63hange\x12\x18\n\x07message\x18\x04 \x01(\tR\x07message\"D\n\x06\x43hange\x12\x16\n\x12\x43HANGE_UNSPECIFIED\x10\x00\x12\x11\n\rCHANGE_JOINED\x10\x01\x12\x0f\n\x0b\x43HANGE_LEFT\x10\x02\"M\n\x06LogGap\x12#\n\rdropped_lines\x18\x01 \x01(\x03R\x0c\x64roppedLines\x12\x1e\n\ncontainers\x18\x02 \x03(\tR\ncontainers2]\n\nLogService\x12O\n\nStreamLogs\x12\x1e.zanepool.v1.StreamLogsRequest\x1a\x1f.zanepool.v1.StreamLogsResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,19 +34,21 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'zanepool.v1.log_service_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_STREAMLOGSREQUEST']._serialized_start=109
-  _globals['_STREAMLOGSREQUEST']._serialized_end=357
-  _globals['_STREAMLOGSRESPONSE']._serialized_start=360
-  _globals['_STREAMLOGSRESPONSE']._serialized_end=628
-  _globals['_LOGENTRY']._serialized_start=631
-  _globals['_LOGENTRY']._serialized_end=901
-  _globals['_LOGENTRY_STREAM']._serialized_start=815
-  _globals['_LOGENTRY_STREAM']._serialized_end=901
-  _globals['_LOGSOURCECHANGE']._serialized_start=904
-  _globals['_LOGSOURCECHANGE']._serialized_end=1128
-  _globals['_LOGSOURCECHANGE_CHANGE']._serialized_start=1060
-  _globals['_LOGSOURCECHANGE_CHANGE']._serialized_end=1128
-  _globals['_LOGGAP']._serialized_start=1130
-  _globals['_LOGGAP']._serialized_end=1207
-  _globals['_LOGSERVICE']._serialized_start=1209
-  _globals['_LOGSERVICE']._serialized_end=1302
+  _globals['_STREAMLOGSREQUEST']._serialized_end=397
+  _globals['_STREAMLOGSRESPONSE']._serialized_start=400
+  _globals['_STREAMLOGSRESPONSE']._serialized_end=715
+  _globals['_LOGENTRY']._serialized_start=718
+  _globals['_LOGENTRY']._serialized_end=988
+  _globals['_LOGENTRY_STREAM']._serialized_start=902
+  _globals['_LOGENTRY_STREAM']._serialized_end=988
+  _globals['_LOGBATCH']._serialized_start=990
+  _globals['_LOGBATCH']._serialized_end=1049
+  _globals['_LOGSOURCECHANGE']._serialized_start=1052
+  _globals['_LOGSOURCECHANGE']._serialized_end=1276
+  _globals['_LOGSOURCECHANGE_CHANGE']._serialized_start=1208
+  _globals['_LOGSOURCECHANGE_CHANGE']._serialized_end=1276
+  _globals['_LOGGAP']._serialized_start=1278
+  _globals['_LOGGAP']._serialized_end=1355
+  _globals['_LOGSERVICE']._serialized_start=1357
+  _globals['_LOGSERVICE']._serialized_end=1450
 # @@protoc_insertion_point(module_scope)

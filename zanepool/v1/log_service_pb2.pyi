@@ -34,6 +34,7 @@ class StreamLogsRequest(_message.Message):
     FOLLOW_FIELD_NUMBER: _builtins.int
     TIMESTAMPS_FIELD_NUMBER: _builtins.int
     RESUME_TOKEN_FIELD_NUMBER: _builtins.int
+    MAX_BATCH_LINES_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
     """Required. `pools/{pool}` for every container of a pool, or
     `pools/{pool}/containers/{container}` for one.
@@ -48,6 +49,14 @@ class StreamLogsRequest(_message.Message):
     """Optional. Prefix each line with the engine's timestamp (LogEntry.time is always set)."""
     resume_token: _builtins.str
     """Optional. A cursor from an earlier stream of the same parent and filter: continue after it."""
+    max_batch_lines: _builtins.int
+    """Optional. 0 or 1: every line comes in a response of its own (`entry`). Above 1: every
+    line comes in a `batch` holding up to this many of the lines waiting to be sent (and
+    up to 1 MiB of text); at most 10000. Batches form only when lines queue up: an idle
+    stream still sends each line as soon as it is read, in a batch of one. The lines and
+    their order are the same either way, at a fraction of the per-message cost: set it
+    when throughput matters.
+    """
     @_builtins.property
     def since_time(self) -> _timestamp_pb2.Timestamp:
         """Optional. Only lines written at or after this time."""
@@ -62,10 +71,11 @@ class StreamLogsRequest(_message.Message):
         follow: _builtins.bool = ...,
         timestamps: _builtins.bool = ...,
         resume_token: _builtins.str = ...,
+        max_batch_lines: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["since_time", b"since_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "follow", b"follow", "parent", b"parent", "resume_token", b"resume_token", "since_time", b"since_time", "tail_lines", b"tail_lines", "timestamps", b"timestamps"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "follow", b"follow", "max_batch_lines", b"max_batch_lines", "parent", b"parent", "resume_token", b"resume_token", "since_time", b"since_time", "tail_lines", b"tail_lines", "timestamps", b"timestamps"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -73,7 +83,9 @@ Global___StreamLogsRequest: _TypeAlias = StreamLogsRequest  # noqa: Y015
 
 @_typing.final
 class StreamLogsResponse(_message.Message):
-    """Response of StreamLogs: one of a log line, a container joining or leaving, a gap, a heartbeat."""
+    """Response of StreamLogs: one of a log line (or a batch of them), a container joining or
+    leaving, a gap, a heartbeat.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -81,9 +93,12 @@ class StreamLogsResponse(_message.Message):
     SOURCE_CHANGE_FIELD_NUMBER: _builtins.int
     GAP_FIELD_NUMBER: _builtins.int
     HEARTBEAT_FIELD_NUMBER: _builtins.int
+    BATCH_FIELD_NUMBER: _builtins.int
     CURSOR_FIELD_NUMBER: _builtins.int
     cursor: _builtins.str
-    """The position of this message in the stream: pass it as resume_token to continue after it."""
+    """The position of this message in the stream (after its last line, for a batch): pass it
+    as resume_token to continue after it.
+    """
     @_builtins.property
     def entry(self) -> Global___LogEntry:
         """A log line."""
@@ -100,6 +115,10 @@ class StreamLogsResponse(_message.Message):
     def heartbeat(self) -> _resources_pb2.Heartbeat:
         """Nothing happened for a while."""
 
+    @_builtins.property
+    def batch(self) -> Global___LogBatch:
+        """Consecutive log lines (instead of `entry` when the request's max_batch_lines is above 1)."""
+
     def __init__(
         self,
         *,
@@ -107,13 +126,14 @@ class StreamLogsResponse(_message.Message):
         source_change: Global___LogSourceChange | None = ...,
         gap: Global___LogGap | None = ...,
         heartbeat: _resources_pb2.Heartbeat | None = ...,
+        batch: Global___LogBatch | None = ...,
         cursor: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["entry", b"entry", "gap", b"gap", "heartbeat", b"heartbeat", "payload", b"payload", "source_change", b"source_change"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["batch", b"batch", "entry", b"entry", "gap", b"gap", "heartbeat", b"heartbeat", "payload", b"payload", "source_change", b"source_change"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cursor", b"cursor", "entry", b"entry", "gap", b"gap", "heartbeat", b"heartbeat", "payload", b"payload", "source_change", b"source_change"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch", b"batch", "cursor", b"cursor", "entry", b"entry", "gap", b"gap", "heartbeat", b"heartbeat", "payload", b"payload", "source_change", b"source_change"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["entry", "source_change", "gap", "heartbeat"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["entry", "source_change", "gap", "heartbeat", "batch"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -179,6 +199,30 @@ class LogEntry(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___LogEntry: _TypeAlias = LogEntry  # noqa: Y015
+
+@_typing.final
+class LogBatch(_message.Message):
+    """Log lines in stream order, as separate `entry` responses would have carried them."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___LogEntry]:
+        """One line or more."""
+
+    def __init__(
+        self,
+        *,
+        entries: _abc.Iterable[Global___LogEntry] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LogBatch: _TypeAlias = LogBatch  # noqa: Y015
 
 @_typing.final
 class LogSourceChange(_message.Message):

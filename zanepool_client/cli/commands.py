@@ -246,6 +246,11 @@ def _since(args: Args) -> Any:
     return args.since  # a datetime (parsed by argparse) or None
 
 
+#: Lines per message when printing text (JSON and YAML print each message, so one line each,
+#: with its own cursor).
+LOG_BATCH = 1000
+
+
 def logs(client: Client, args: Args, out: IO[str]) -> None:
     stream = client.stream_logs(
         parent=args.parent,
@@ -254,6 +259,7 @@ def logs(client: Client, args: Args, out: IO[str]) -> None:
         tail_lines=args.tail,
         follow=args.follow,
         timestamps=args.timestamps,
+        max_batch_lines=0 if args.output in ("json", "yaml") else LOG_BATCH,
     )
     prefix = not args.parent.count("/containers/")
     for message in stream:
@@ -261,11 +267,16 @@ def logs(client: Client, args: Args, out: IO[str]) -> None:
         output.write_stream(out, message, out_text, args.output)
 
 
+def _entry_text(entry: Any, prefix: bool) -> str:
+    return f"{entry.container.rsplit('/', 1)[-1]} | {entry.line}" if prefix else str(entry.line)
+
+
 def _log_text(message: Any, prefix: bool) -> str | None:
     kind = message.WhichOneof("payload")
     if kind == "entry":
-        entry = message.entry
-        return f"{entry.container.rsplit('/', 1)[-1]} | {entry.line}" if prefix else entry.line
+        return _entry_text(message.entry, prefix)
+    if kind == "batch":
+        return "\n".join(_entry_text(entry, prefix) for entry in message.batch.entries)
     if kind == "source_change":
         change = output.enum("change")(message.source_change)
         note = f": {message.source_change.message}" if message.source_change.message else ""

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import operator
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -42,6 +43,12 @@ from zanepool_server.streams.cursor import Cursor, Position
 from zanepool_server.streams.feeds import Feeds
 from zanepool_server.streams.mailbox import Gap, Mailbox
 from zanepool_server.streams.subscription import Handover, Subscription, Subscriptions
+
+#: The most lines a subscriber may ask for in one message, and the text one message holds
+#: at most (a batch stops growing past it: with lines of up to 64 KiB, a message stays far
+#: below gRPC's default 4 MiB limit on what a client takes).
+MAX_BATCH_LINES = 10_000
+BATCH_TEXT_BYTES = 1 << 20
 
 #: A container that joins a followed stream is read from this long before the stream opened
 #: (its engine's clock may be a little behind ours).
@@ -74,6 +81,8 @@ class LogRequest:
     follow: bool = False
     timestamps: bool = False
     resume_token: str = ""
+    #: Above 1: lines waiting to be sent go out together, up to this many per message.
+    max_batch: int = 0
 
 
 @dataclass(frozen=True)
@@ -88,10 +97,11 @@ class SourceChange:
 
 @dataclass(frozen=True)
 class Message:
-    """What a subscriber receives: ``body`` is a LogLine, SourceChange, Gap or None (heartbeat)."""
+    """What a subscriber receives: ``body`` is a LogLine, a batch of them (a list: when the
+    request asked for batches), a SourceChange, a Gap or None (a heartbeat)."""
 
     pool: Pool
-    body: LogLine | SourceChange | Gap | None
+    body: LogLine | list[LogLine] | SourceChange | Gap | None
     cursor: str
 
 
@@ -125,7 +135,7 @@ class Logs:
     def __init__(self, pools: Pools, settings: StreamSettings) -> None:
         self._pools = pools
         self.settings = settings
-        self.live: Feeds[LogLine] = Feeds("logs")
+        self.live: Feeds[list[LogLine]] = Feeds("logs")
         self.rosters: Feeds[list[ContainerInfo]] = Feeds("roster")
         self._subs = Subscriptions()
 
@@ -137,6 +147,10 @@ class Logs:
     async def stream(self, request: LogRequest) -> AsyncGenerator[Message, None]:
         if request.tail < 0:
             raise InvalidArgument.field("tail_lines", "must not be negative", reason="INVALID_TAIL_LINES")
+        if not 0 <= request.max_batch <= MAX_BATCH_LINES:
+            raise InvalidArgument.field(
+                "max_batch_lines", f"must be from 0 to {MAX_BATCH_LINES}", reason="INVALID_MAX_BATCH_LINES"
+            )
         self._subs.admit()
         pool_id, only = _parse_parent(request.parent)
         expr = parse_filter(request.filter_text, LOG_FILTER)
@@ -205,7 +219,7 @@ class Logs:
         # is starting runs soon); a pool's stream follows what runs, the roster the rest.
         live = request.follow and (sub.single or container.state is ContainerState.RUNNING)
 
-        def upstream() -> AsyncIterator[LogLine]:
+        def upstream() -> AsyncIterator[list[LogLine]]:
             return driver.logs.read(cid, since_ns=time.time_ns(), tail=None, follow=True)
 
         start = sub.cursor.after(cid)
@@ -227,23 +241,24 @@ class Logs:
         tap: Handover[LogLine] = Handover(mailbox.capacity, pass_on, lambda line: mailbox.lose(line.source))
         async with contextlib.AsyncExitStack() as stack:
             if live:
-                await stack.enter_async_context(self.live.tap(key, upstream, tap))
+                await stack.enter_async_context(self.live.tap(key, upstream, _EachLine(tap)))
             try:
                 history = driver.logs.read(cid, since_ns=since_ns, tail=tail, follow=False)
                 async with contextlib.aclosing(history):  # type: ignore[type-var]
-                    async for line in history:
-                        position = (line.ts_ns, line.index)
-                        if start is not None and position <= start:
-                            continue
+                    async for lines in history:
+                        if start is not None:
+                            lines = [line for line in lines if (line.ts_ns, line.index) > start]
+                            if not lines:
+                                continue
                         if after is None:  # the first line of a tail: where resuming starts
-                            sub.cursor.baseline(cid, (line.ts_ns, line.index - 1))
-                        if len(mailbox) >= mailbox.capacity:
-                            await mailbox.room()  # this subscriber's own read: wait, lose nothing
-                            if mailbox.closed:
-                                return
-                        mailbox.offer(_on_node(line, container.node_id))
-                        if after is None or position > after:
-                            after = position
+                            sub.cursor.baseline(cid, (lines[0].ts_ns, lines[0].index - 1))
+                        last = max(lines, key=_position)
+                        if after is None or (last.ts_ns, last.index) > after:
+                            after = (last.ts_ns, last.index)
+                        if container.node_id and not lines[0].node_id:  # a read's lines share it
+                            lines = [_on_node(line, container.node_id) for line in lines]
+                        if not await _post(mailbox, lines):
+                            return
             except NotFound:
                 if sub.single:
                     raise
@@ -296,12 +311,69 @@ class Logs:
         return reader.done() and sub.runs.get(container.container_id) != container.start_time
 
     async def _deliver(self, sub: _Subscription, request: LogRequest) -> AsyncIterator[Message]:
+        batch = request.max_batch if request.max_batch > 1 else 0
+        cursor = sub.cursor
         async for item in sub.items(self.settings.heartbeat):  # None: a heartbeat
-            if isinstance(item, LogLine):
-                sub.cursor.advance(item.source, (item.ts_ns, item.index), item.ts_ns)
-                if request.timestamps:
-                    item = _stamped(item)
-            yield Message(sub.pool, item, sub.token())
+            if not isinstance(item, LogLine):
+                yield Message(sub.pool, item, sub.token())
+                continue
+            if not batch:
+                cursor.advance(item.source, (item.ts_ns, item.index), item.ts_ns)
+                yield Message(sub.pool, _stamped(item) if request.timestamps else item, sub.token())
+                continue
+            # Every line waiting behind this one, up to the batch's size and text.
+            lines = [item, *sub.mailbox.take_while(_TextBudget(len(item.text)), batch - 1)]
+            for line in lines:
+                cursor.advance(line.source, (line.ts_ns, line.index), line.ts_ns)
+            if request.timestamps:
+                lines = [_stamped(line) for line in lines]
+            yield Message(sub.pool, lines, sub.token())
+
+
+class _TextBudget:
+    """Takes log lines into a batch until their text passes BATCH_TEXT_BYTES (stops at
+    anything else: a source change goes out on its own, in its place)."""
+
+    def __init__(self, used: int) -> None:
+        self._left = BATCH_TEXT_BYTES - used
+
+    def __call__(self, item: object) -> bool:
+        if not isinstance(item, LogLine) or self._left <= 0:
+            return False
+        self._left -= len(item.text)
+        return True
+
+
+_position = operator.attrgetter("ts_ns", "index")
+
+
+async def _post(mailbox: Mailbox[Any], lines: list[LogLine]) -> bool:
+    """A subscriber's own history read: hand the lines over as room is made, losing none
+    (False: the mailbox closed meanwhile)."""
+    while lines:
+        room = mailbox.capacity - len(mailbox)
+        if room <= 0:
+            await mailbox.room()
+            if mailbox.closed:
+                return False
+            continue
+        mailbox.offer_all(lines[:room])
+        lines = lines[room:]
+    return True
+
+
+class _EachLine:
+    """A reader's tap on a container's live feed (lists of lines): line by line to its Handover."""
+
+    def __init__(self, handover: Handover[LogLine]) -> None:
+        self._handover = handover
+
+    def offer(self, lines: list[LogLine]) -> None:
+        for line in lines:
+            self._handover.offer(line)
+
+    def ended(self, error: BaseException | None) -> None:
+        self._handover.ended(error)
 
 
 async def _close_when_done(sub: _Subscription) -> None:

@@ -81,10 +81,13 @@ class NetworkOps(Protocol):
 class LogOps(Protocol):
     def read(
         self, container_id: str, *, since_ns: int | None, tail: int | None, follow: bool
-    ) -> AsyncIterator[LogLine]:
-        """A container's log lines in order, from ``since_ns`` (or the last ``tail`` lines);
-        with ``follow`` it goes on until the container ends (a clean end) or the cluster
-        fails (ClusterUnavailable). Cancelling the iteration closes the upstream read."""
+    ) -> AsyncIterator[list[LogLine]]:
+        """A container's log lines in order, from ``since_ns`` (or the last ``tail`` lines),
+        a list at a time (the lines of what the upstream sent in one piece; never empty:
+        per line would cost a hop through the iterator each); every line of one read carries
+        the same node. With ``follow`` it goes on until the container ends (a clean end) or
+        the cluster fails (ClusterUnavailable). Cancelling the iteration closes the upstream
+        read."""
         ...
 
 

@@ -7,7 +7,8 @@ after its position, any other source from the cursor's time. Tokens are base64ur
 garbage is refused with INVALID_ARGUMENT.
 
 A stream sends a token with every message, so encoding is incremental: each source's
-part of the JSON is kept as text and redone only when that source advances.
+part of the JSON is kept as text and redone only when that source has advanced since the
+last encoding (advancing is a dict update; a batch of lines costs one encoding).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ class Cursor:
     # The JSON text of each source's position, and of the scope, as encode writes them.
     _parts: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
     _heads: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # Sources whose position moved since their part was written (a dict: new sources keep
+    # the order of ``positions`` in the text).
+    _moved: dict[str, None] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for source, position in self.positions.items():
@@ -40,7 +44,7 @@ class Cursor:
         held = self.positions.get(source)
         if held is None or position > held:
             self.positions[source] = position
-            self._parts[source] = _part(source, position)
+            self._moved[source] = None
         if now_ns > self.made_ns:
             self.made_ns = now_ns
 
@@ -49,13 +53,17 @@ class Cursor:
         this cursor reads it from there (not from the cursor's time)."""
         if source not in self.positions:
             self.positions[source] = position
-            self._parts[source] = _part(source, position)
+            self._moved[source] = None
 
     def after(self, source: str) -> Position | None:
         return self.positions.get(source)
 
     def encode(self, scope: str) -> str:
         # The same text as json.dumps({"s": scope, "t": made_ns, "p": {...}}, separators=(",", ":")).
+        if self._moved:
+            for source in self._moved:
+                self._parts[source] = _part(source, self.positions[source])
+            self._moved.clear()
         head = self._heads.get(scope)
         if head is None:
             head = self._heads[scope] = '{"s":' + json.dumps(scope) + ',"t":'

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
@@ -77,6 +77,20 @@ class Mailbox(Generic[T]):
             self._room.clear()
         self._wake.set()
 
+    def offer_all(self, items: list[T]) -> None:
+        """:meth:`offer` of each item, in one go."""
+        if self._closed is not None or not items:
+            return
+        room = max(self.capacity - self._count, 0)
+        kept = items if len(items) <= room else items[:room]
+        self._items.extend(kept)
+        self._count += len(kept)
+        if self._count >= self.capacity:
+            self._room.clear()
+        self._wake.set()
+        for item in items[room:]:  # what did not fit is lost, after what did
+            self.lose(item.source)
+
     def lose(self, source: Hashable, count: int = 1) -> None:
         """Count items lost before they reached the mailbox (they take a Gap's place here)."""
         if self._closed is not None:
@@ -126,3 +140,20 @@ class Mailbox(Generic[T]):
             if self._count <= self._low:
                 self._room.set()
         return item
+
+    def take_while(self, wanted: Callable[[T | Gap], bool], limit: int) -> list[T]:
+        """Up to ``limit`` items from the head, without waiting, for as long as ``wanted``
+        says yes (it is asked once per item, in order; a Gap is never taken)."""
+        items = self._items
+        taken: list[T] = []
+        while items and len(taken) < limit:
+            head = items[0]
+            if isinstance(head, Gap) or not wanted(head):
+                break
+            taken.append(head)
+            items.popleft()
+        if taken:
+            self._count -= len(taken)
+            if self._count <= self._low:
+                self._room.set()
+        return taken

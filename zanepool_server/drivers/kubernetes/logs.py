@@ -23,7 +23,6 @@ that the caller resumes rather than taking it for the container's end.
 from __future__ import annotations
 
 import asyncio
-import calendar
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -34,6 +33,7 @@ import aiohttp
 from zanepool_server.drivers.kubernetes import pods
 from zanepool_server.drivers.kubernetes.client import REQUEST_CAP, path
 from zanepool_server.drivers.kubernetes.errors import translate
+from zanepool_server.drivers.logtime import StampReader
 from zanepool_server.errors import ClusterUnavailable, InvalidArgument, NotFound
 from zanepool_server.model import ContainerInfo, ContainerState, LogLine, LogStream
 
@@ -55,7 +55,7 @@ class KubeLogs:
 
     async def read(
         self, container_id: str, *, since_ns: int | None, tail: int | None, follow: bool
-    ) -> AsyncIterator[LogLine]:
+    ) -> AsyncIterator[list[LogLine]]:
         namespace, pod, name = pods.split_container_key(container_id)
         info = await self._driver.containers.get(container_id)
         if not info.engine_container_id:  # not started yet: no log to read
@@ -79,18 +79,16 @@ class KubeLogs:
             with translate(endpoint, what):
                 try:
                     while chunk := await response.content.readany():
-                        for line in lines.feed(chunk):
-                            if line.ts_ns >= floor:
-                                yield line
+                        if batch := lines.feed(chunk, floor):
+                            yield batch
                 except (aiohttp.ClientError, OSError) as exc:
                     raise ClusterUnavailable(
                         f"{endpoint} broke off the log ({what}): {exc}",
                         reason="CLUSTER_TIMEOUT" if isinstance(exc, TimeoutError) else None,
                         metadata={"endpoint": endpoint, "operation": what},
                     ) from exc
-                for line in lines.flush():
-                    if line.ts_ns >= floor:
-                        yield line
+                if batch := lines.flush(floor):
+                    yield batch
             if follow:
                 await self._confirm_end(info, what)
         finally:
@@ -133,44 +131,28 @@ class _Lines:
     def __init__(self, source: str, stream: LogStream, node_id: str) -> None:
         self._source, self._stream, self._node_id = source, stream, node_id
         self._rest = b""
-        self._second = ""  # the last "YYYY-MM-DDTHH:MM:SS" seen, and its epoch seconds
-        self._second_ns = 0
+        self._stamps = StampReader()
         self._last_ts, self._rank = 0, -1
 
-    def feed(self, chunk: bytes) -> list[LogLine]:
+    def feed(self, chunk: bytes, floor: int) -> list[LogLine]:
+        """The lines ``chunk`` completes, those before ``floor`` (nanoseconds) left out."""
         *complete, self._rest = (self._rest + chunk).split(b"\n")
         if len(self._rest) > MAX_LINE:
             complete.append(self._rest)
             self._rest = b""
-        return [self._line(raw) for raw in complete]
+        return [line for raw in complete if (line := self._line(raw)).ts_ns >= floor]
 
-    def flush(self) -> list[LogLine]:
+    def flush(self, floor: int) -> list[LogLine]:
         rest, self._rest = self._rest, b""
-        return [self._line(rest)] if rest else []
+        return [line] if rest and (line := self._line(rest)).ts_ns >= floor else []
 
     def _line(self, raw: bytes) -> LogLine:
-        text = raw.decode("utf-8", "replace")
-        stamp, _, body = text.partition(" ")
-        ts = self._stamp(stamp)
-        if ts is None:  # not a timestamped line (a kubelet's note): keep it, on the last time
-            ts, body = self._last_ts, text
+        split = self._stamps.split(raw)
+        # Not a timestamped line (a kubelet's note): keep it, on the last time.
+        ts, body = (self._last_ts, raw) if split is None else split
         self._rank = self._rank + 1 if ts == self._last_ts else 0
         self._last_ts = ts
-        if body.endswith("\r"):
-            body = body[:-1]
-        return LogLine(self._source, ts, self._rank, body, self._stream, self._node_id)
-
-    def _stamp(self, stamp: str) -> int | None:
-        """``2024-05-01T12:00:00.123456789Z`` -> nanoseconds; None when it is not one."""
-        if len(stamp) < 20 or stamp[-1] != "Z" or stamp[10] != "T":
-            return None
-        second, fraction = stamp[:19], stamp[20:-1] if stamp[19] == "." else ""
-        if second != self._second:
-            try:
-                parsed = time.strptime(second, "%Y-%m-%dT%H:%M:%S")
-            except ValueError:
-                return None
-            self._second, self._second_ns = second, calendar.timegm(parsed) * 1_000_000_000
-        if not fraction.isdigit():
-            return self._second_ns if not fraction and len(stamp) == 20 else None
-        return self._second_ns + int(fraction[:9].ljust(9, "0"))
+        text = body.decode("utf-8", "replace")
+        if text.endswith("\r"):
+            text = text[:-1]
+        return LogLine(self._source, ts, self._rank, text, self._stream, self._node_id)

@@ -33,11 +33,12 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import aiohttp
 
 from zanepool_server import deadline
+from zanepool_server.drivers.gulp import gulp
 from zanepool_server.drivers.swarm import parse
 from zanepool_server.drivers.swarm.containers import Found, Kind, SwarmContainers
 from zanepool_server.drivers.swarm.engine import CONNECT_TIMEOUT, REQUEST_CAP, Engine
@@ -84,7 +85,7 @@ class SwarmLogs:
 
     async def read(
         self, container_id: str, *, since_ns: int | None, tail: int | None, follow: bool
-    ) -> AsyncIterator[LogLine]:
+    ) -> AsyncIterator[list[LogLine]]:
         source = self._source(await self._containers.find(container_id))
         params = {
             "stdout": "1",
@@ -105,15 +106,17 @@ class SwarmLogs:
                 try:
                     while chunk := await response.content.readany():
                         reading.last_data = time.monotonic()
-                        for line in decoder.feed(chunk):
-                            yield line
+                        if lines := decoder.feed(chunk):
+                            yield lines
+                        if not follow:
+                            await gulp(response, len(chunk))
                 except (aiohttp.ClientError, OSError) as exc:
                     if not reading.stopped:
                         raise _broken(source.engine, what, exc) from exc
                 if reading.error is not None:
                     raise reading.error
-                for line in decoder.flush():
-                    yield line
+                if lines := decoder.flush():
+                    yield lines
                 if follow and not reading.stopped:
                     await _confirm_end(source, what)
         finally:
@@ -175,7 +178,7 @@ class SwarmLogs:
         return alive
 
 
-async def _open(engine: Engine, path: str, params: dict[str, Any], *, follow: bool) -> aiohttp.ClientResponse:
+async def _open(engine: Engine, path: str, params: dict[str, str], *, follow: bool) -> aiohttp.ClientResponse:
     """Send the request and wait for the headers, within the call's deadline."""
     timeout = aiohttp.ClientTimeout(
         total=None,
@@ -186,7 +189,7 @@ async def _open(engine: Engine, path: str, params: dict[str, Any], *, follow: bo
     )
     with translate(engine.endpoint, f"GET /{path}"):
         async with asyncio.timeout(deadline.remaining(REQUEST_CAP)):
-            return await engine.docker._do_query(path, "GET", params=params, timeout=timeout)
+            return await engine.stream(path, params, timeout)
 
 
 def _broken(engine: Engine, what: str, exc: BaseException) -> ClusterUnavailable:

@@ -1,0 +1,46 @@
+"""Log line timestamps: the engine's usual form read from bytes, the rest the slow way."""
+
+from __future__ import annotations
+
+import calendar
+import time
+
+import pytest
+
+from zanepool_server.drivers.logtime import STAMP_LEN, StampReader, timestamp_ns
+
+SECOND = calendar.timegm(time.strptime("2024-05-01T12:00:00", "%Y-%m-%dT%H:%M:%S")) * 1_000_000_000
+
+
+@pytest.mark.parametrize(
+    ("text", "ns"),
+    [
+        ("2024-05-01T12:00:00.000000001Z", SECOND + 1),
+        ("2024-05-01T12:00:00.5Z", SECOND + 500_000_000),
+        ("2024-05-01T12:00:00Z", SECOND),
+        ("2024-05-01T14:00:00.25+02:00", SECOND + 250_000_000),
+        ("2024-05-01T12:00:00.1234567891Z", SECOND + 123_456_789),
+    ],
+)
+def test_rfc3339_stamps(text: str, ns: int) -> None:
+    assert timestamp_ns(text) == ns
+    assert StampReader().split(text.encode() + b" the line") == (ns, b"the line")
+
+
+@pytest.mark.parametrize(
+    "raw", [b"", b"no stamp here", b"2024-13-01T12:00:00.000000001Z x", b"2024-05-01 12:00"]
+)
+def test_what_is_not_a_stamp_is_left_alone(raw: bytes) -> None:
+    assert StampReader().split(raw) is None
+
+
+def test_the_same_second_is_read_without_parsing_the_date() -> None:
+    reader = StampReader()
+    line = b"2024-05-01T12:00:00.000000007Z hello"
+    assert len(b"2024-05-01T12:00:00.000000007Z ") == STAMP_LEN
+    assert reader.same_second(line, 0) == -1, "no second seen yet"
+    assert reader.split(line) == (SECOND + 7, b"hello")
+    framed = b"\x01\x00\x00\x00" + b"2024-05-01T12:00:00.000000042Z again"
+    assert reader.same_second(framed, 4) == SECOND + 42
+    assert reader.same_second(b"2024-05-01T12:00:01.000000042Z later", 0) == -1, "another second"
+    assert reader.same_second(b"2024-05-01T12:00:00.00000004xZ bad", 0) == -1
