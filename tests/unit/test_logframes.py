@@ -44,3 +44,34 @@ def test_tty_stream_is_raw() -> None:
         (LogStream.TTY, "no newline"),
     ]
     assert lines[1].ts_ns - lines[0].ts_ns == 100_000_000
+
+
+def test_the_usual_frames_and_the_others_agree() -> None:
+    """The short way (one whole line a frame, in the last stamp's second) and the general way
+    give the same lines, ranks included, whatever falls where."""
+    stamps = [
+        b"2024-05-01T12:00:00.000000001Z",
+        b"2024-05-01T12:00:00.000000001Z",
+        b"2024-05-01T12:00:01.000000000Z",
+        b"2024-05-01T12:00:01.5Z",
+        b"2024-05-01T12:00:01.000000000Z",
+    ]
+    payloads = [s + b" line " + str(n).encode() + b"\r\n" for n, s in enumerate(stamps)]
+    payloads.append(b"no stamp\n")
+    payloads.append(b"2024-05-01T12:00:02.000000000Z two\n2024-05-01T12:00:02.000000000Z lines\n")
+    data = b"".join(frame(1 + n % 2, p) for n, p in enumerate(payloads))
+    whole = LogDecoder("c", tty=False).feed(data)
+    tiny = LogDecoder("c", tty=False)
+    pieces = [line for i in range(len(data)) for line in tiny.feed(data[i : i + 1])]
+    assert whole == pieces
+    assert [(line.text, line.index) for line in whole] == [
+        ("line 0", 0),
+        ("line 1", 1),
+        ("line 2", 0),
+        ("line 3", 0),
+        ("line 4", 1),
+        ("no stamp", 2),
+        ("two", 0),
+        ("lines", 1),
+    ]
+    assert [line.stream for line in whole[:2]] == [LogStream.STDOUT, LogStream.STDERR]

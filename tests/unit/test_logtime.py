@@ -34,13 +34,11 @@ def test_what_is_not_a_stamp_is_left_alone(raw: bytes) -> None:
     assert StampReader().split(raw) is None
 
 
-def test_the_same_second_is_read_without_parsing_the_date() -> None:
+def test_the_second_is_remembered_for_readers_that_check_it_themselves() -> None:
     reader = StampReader()
     line = b"2024-05-01T12:00:00.000000007Z hello"
     assert len(b"2024-05-01T12:00:00.000000007Z ") == STAMP_LEN
-    assert reader.same_second(line, 0) == -1, "no second seen yet"
+    assert not line.startswith(reader.second), "no second yet: it matches no stamp"
     assert reader.split(line) == (SECOND + 7, b"hello")
-    framed = b"\x01\x00\x00\x00" + b"2024-05-01T12:00:00.000000042Z again"
-    assert reader.same_second(framed, 4) == SECOND + 42
-    assert reader.same_second(b"2024-05-01T12:00:01.000000042Z later", 0) == -1, "another second"
-    assert reader.same_second(b"2024-05-01T12:00:00.00000004xZ bad", 0) == -1
+    assert reader.second == b"2024-05-01T12:00:00" and reader.second_ns == SECOND
+    assert reader.split(b"2024-05-01T12:00:00.00000004xZ bad") is None

@@ -31,14 +31,32 @@ def _now() -> timestamp_pb2.Timestamp:
 
 def _entry(pool: str, line: LogLine) -> Any:
     """A LogEntry as plain values: upb builds a message from a dict in one go (the fastest way)."""
-    seconds, nanos = divmod(line.ts_ns, 1_000_000_000)
-    return {
-        "container": f"{pool}/containers/{line.source}",
-        "node": _node(pool, line.node_id),
-        "stream": _STREAMS[line.stream],
-        "time": {"seconds": seconds, "nanos": nanos},
-        "line": line.text,
-    }
+    return _Entries(pool).entry(line)
+
+
+class _Entries:
+    """LogEntries of one pool, as plain values; each container's and node's resource names
+    are made once per message, not once per line."""
+
+    def __init__(self, pool: str) -> None:
+        self._pool = pool
+        self._names: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def entry(self, line: LogLine) -> Any:
+        names = self._names.get((line.source, line.node_id))
+        if names is None:
+            names = self._names[line.source, line.node_id] = (
+                f"{self._pool}/containers/{line.source}",
+                _node(self._pool, line.node_id),
+            )
+        seconds, nanos = divmod(line.ts_ns, 1_000_000_000)
+        return {
+            "container": names[0],
+            "node": names[1],
+            "stream": _STREAMS[line.stream],
+            "time": {"seconds": seconds, "nanos": nanos},
+            "line": line.text,
+        }
 
 
 def response(message: Message) -> ls.StreamLogsResponse:
@@ -46,7 +64,7 @@ def response(message: Message) -> ls.StreamLogsResponse:
     if isinstance(body, LogLine):
         return ls.StreamLogsResponse(entry=_entry(pool, body), cursor=message.cursor)
     if isinstance(body, list):
-        batch: Any = {"entries": [_entry(pool, line) for line in body]}
+        batch: Any = {"entries": list(map(_Entries(pool).entry, body))}
         return ls.StreamLogsResponse(batch=batch, cursor=message.cursor)
     if isinstance(body, SourceChange):
         change = ls.LogSourceChange(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import struct
 
-from zanepool_server.drivers.logtime import STAMP_LEN, StampReader
+from zanepool_server.drivers.logtime import DOT, DOT_B, SPACE, SPACE_B, STAMP_LEN, ZULU, ZULU_B, StampReader
 from zanepool_server.model import LogLine, LogStream
 
 _HEADER = struct.Struct(">BxxxL")
@@ -23,7 +23,7 @@ _STREAMS = {1: LogStream.STDOUT, 2: LogStream.STDERR}
 _NEWLINE = ord("\n")
 NL = b"\n"
 #: Ranks are kept for at least this many recent timestamps (stdout and stderr interleave a
-#: little out of time order), at most twice as many.
+#: little out of time order), at most twice as many (plus one chunk's worth).
 RANKS_KEPT = 64
 #: A line longer than this is cut (the engine itself splits at 16 KiB).
 MAX_LINE = 64 * 1024
@@ -47,31 +47,50 @@ class LogDecoder:
             return self._lines(LogStream.TTY, chunk)
         frames = self._frames + chunk if self._frames else chunk
         out: list[LogLine] = []
+        # The loop below runs once per line of every log read: what it needs is in locals.
+        append, unpack, find, ranks = out.append, _HEADER.unpack_from, frames.find, self._ranks
+        source, node, stdout, stderr = self._source, self._node_id, LogStream.STDOUT, LogStream.STDERR
+        stamps = self._stamps
+        second, second_ns, last_ts = stamps.second, stamps.second_ns, self._last_ts
         # Walk the frames by offset (cutting the buffer once, not once per frame).
-        pos, end, unpack, partial = 0, len(frames), _HEADER.unpack_from, self._partial
-        stamps, find, line = self._stamps, frames.find, self._line
+        pos, end = 0, len(frames)
         while end - pos >= 8:
             kind, size = unpack(frames, pos)
-            start, stop = pos + 8, pos + 8 + size
+            start = pos + 8
+            stop = start + size
             if stop > end:
                 break
             pos = stop
-            stream = _STREAMS.get(kind, LogStream.STDOUT)
-            whole = size and frames[stop - 1] == _NEWLINE and stream not in partial
-            if not whole or find(NL, start, stop - 1) >= 0:
-                out += self._lines(stream, frames[start:stop])
-                continue
-            # The usual frame: one whole line, its stamp in the second the last one had.
-            ts = stamps.same_second(frames, start) if size > STAMP_LEN else -1
-            if ts < 0:
-                out.append(line(stream, frames[start : stop - 1]))
-                continue
-            self._last_ts = ts
-            text = frames[start + STAMP_LEN : stop - 1].decode("utf-8", "replace")
-            if text.endswith("\r"):
-                text = text.rstrip("\r")
-            out.append(LogLine(self._source, ts, self._rank(ts), text, stream, self._node_id))
+            stream = stderr if kind == 2 else stdout
+            # The usual frame: one whole line, nothing pending, its stamp in the second the
+            # last one had (the engine's form: nine digits, UTC, then a space).
+            if (
+                size > STAMP_LEN
+                and frames[stop - 1] == _NEWLINE
+                and frames.startswith(second, start)
+                and frames[start + ZULU] == ZULU_B
+                and frames[start + SPACE] == SPACE_B
+                and frames[start + DOT] == DOT_B
+                and not self._partial
+                and find(NL, start, stop - 1) < 0
+            ):
+                fraction = frames[start + DOT + 1 : start + ZULU]
+                if fraction.isdigit():
+                    last_ts = ts = second_ns + int(fraction)
+                    text = frames[start + STAMP_LEN : stop - 1].decode("utf-8", "replace")
+                    if text.endswith("\r"):
+                        text = text.rstrip("\r")
+                    index = ranks[ts] = ranks.get(ts, -1) + 1
+                    append(LogLine(source, ts, index, text, stream, node))
+                    continue
+            # Anything else, the general way.
+            self._last_ts = last_ts
+            out += self._lines(stream, frames[start:stop])
+            second, second_ns, last_ts = stamps.second, stamps.second_ns, self._last_ts
+        self._last_ts = last_ts
         self._frames = frames[pos:]
+        if len(ranks) > 2 * RANKS_KEPT:
+            self._ranks = dict(list(ranks.items())[-RANKS_KEPT:])
         return out
 
     def flush(self) -> list[LogLine]:
@@ -107,6 +126,4 @@ class LogDecoder:
         """Lines of one timestamp get ranks 0, 1, ..."""
         ranks = self._ranks
         index = ranks[ts] = ranks.get(ts, -1) + 1
-        if len(ranks) > 2 * RANKS_KEPT:
-            self._ranks = dict(list(ranks.items())[-RANKS_KEPT:])
         return index
