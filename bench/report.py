@@ -108,6 +108,11 @@ def _num(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
+def _cpu(value: float | None) -> str:
+    """Microseconds: a tenth where a call costs little (a log line), whole ones above."""
+    return _num(value, 1 if value is not None and value < 100 else 0)
+
+
 def _columns(rows: list[list[str]], right_from: int) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
@@ -152,9 +157,9 @@ def table(comparisons: list[Comparison]) -> str:
                 [
                     c.group,
                     name,
-                    _num(cpu["server"], 0),
-                    _num(cpu["store"], 0),
-                    _num(cpu["client"], 0),
+                    _cpu(cpu["server"]),
+                    _cpu(cpu["store"]),
+                    _cpu(cpu["client"]),
                     f"{sum(side.calls):,}",
                 ]
             )

@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
-from zanepool_server.drivers.gulp import gulp
 from zanepool_server.drivers.kubernetes import pods
 from zanepool_server.drivers.kubernetes.client import REQUEST_CAP, path
 from zanepool_server.drivers.kubernetes.errors import translate
@@ -82,8 +81,6 @@ class KubeLogs:
                     while chunk := await response.content.readany():
                         if batch := lines.feed(chunk, floor):
                             yield batch
-                        if not follow:
-                            await gulp(response, len(chunk))
                 except (aiohttp.ClientError, OSError) as exc:
                     raise ClusterUnavailable(
                         f"{endpoint} broke off the log ({what}): {exc}",

@@ -10,8 +10,9 @@ Where a container's log is read depends on what it is (``SwarmContainers.find``)
 
 Every read asks for ``stdout``, ``stderr`` and ``timestamps`` (each line's position is its
 timestamp and its rank among lines of that timestamp), ``since`` in seconds with a
-nanosecond fraction, ``tail``, ``follow``; the body is decoded (``logframes``) chunk by
-chunk as it arrives, raw when the container has a TTY. The connection and the headers are
+nanosecond fraction, ``tail``, ``follow``, over HTTP/1.0 (``Engine.stream``: no chunked
+framing around every line); the body is decoded (``logframes``) chunk by chunk as it
+arrives, raw when the container has a TTY, and handed over a list of lines per chunk. The connection and the headers are
 bounded by the call's deadline; the body is not (a followed log has no end), but a read
 without ``follow`` that goes silent for ``REQUEST_CAP`` seconds fails (CLUSTER_TIMEOUT).
 Closing the iterator (or cancelling it) closes the HTTP response, that is its connection.
@@ -38,7 +39,6 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from zanepool_server import deadline
-from zanepool_server.drivers.gulp import gulp
 from zanepool_server.drivers.swarm import parse
 from zanepool_server.drivers.swarm.containers import Found, Kind, SwarmContainers
 from zanepool_server.drivers.swarm.engine import CONNECT_TIMEOUT, REQUEST_CAP, Engine
@@ -108,8 +108,6 @@ class SwarmLogs:
                         reading.last_data = time.monotonic()
                         if lines := decoder.feed(chunk):
                             yield lines
-                        if not follow:
-                            await gulp(response, len(chunk))
                 except (aiohttp.ClientError, OSError) as exc:
                     if not reading.stopped:
                         raise _broken(source.engine, what, exc) from exc
