@@ -490,6 +490,40 @@ async def test_the_manager_dies_mid_stream_and_the_token_resumes(
     assert before + rest == list(range(len(before) + len(rest))), "nothing lost, nothing repeated"
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("subject", ["kubernetes"], indirect=True)
+async def test_the_apiserver_dies_mid_stream_and_the_token_resumes(
+    subject: Subject, logs: ls_grpc.LogServiceStub
+) -> None:
+    """The API server stops while a container writes on: the stream ends with UNAVAILABLE
+    and a resume token; once the API server is back, the token gives the rest (what the
+    container wrote meanwhile too): nothing lost, nothing repeated."""
+    await subject.register()
+    name = await make(subject, "steady", counting("k", None, every=0.1))
+    follow = Reader(logs, parent=name, follow=True, max_batch_lines=100)
+    await follow.until(lambda r: len(entries(r.responses)) >= 10, what="ten lines")
+    testbed.script("k8s/apiserver.sh", "stop")
+    try:
+        await asyncio.wait_for(follow.ended(), 30)
+        assert follow.error is not None and follow.error.code() == Code.UNAVAILABLE, follow.error
+        token = error_info(follow.error).metadata["resume_token"]
+        assert token
+        await asyncio.sleep(2)  # the container writes on meanwhile
+    finally:
+        testbed.script("k8s/apiserver.sh", "start")
+    before = numbers(follow.responses, "k")
+    assert before == list(range(len(before)))
+    end, rest = time.monotonic() + 60, []
+    while time.monotonic() < end:  # the API server takes a moment to serve pods again
+        with contextlib.suppress(grpc.aio.AioRpcError):
+            rest = numbers(await read_all(logs, parent=name, resume_token=token), "k")
+            if len(rest) > 20:
+                break
+        await asyncio.sleep(1)
+    assert len(rest) > 20, "what was written while the API server was away"
+    assert before + rest == list(range(len(before) + len(rest))), "nothing lost, nothing repeated"
+
+
 # --- what no driver changes (the single-node swarm, standalone containers) ------------------------
 
 

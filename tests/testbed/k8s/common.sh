@@ -49,3 +49,29 @@ need_cmds() {
   apt-get update -qq
   NEEDRESTART_SUSPEND=1 apt-get install -y -qq --no-upgrade "${pkgs[@]}" >/dev/null
 }
+
+# The API server, started in the background and waited for (up.sh, apiserver.sh).
+# Node,RBAC: kubelet is held to its own node, the nobody token gets 403s.
+# No kube-proxy here, so the "kubernetes" service's endpoints are not kept.
+apiserver_start() {
+  setsid "$KBIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$K_ETCD_PORT" \
+    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$K_API_PORT" --insecure-port=0 \
+    --tls-cert-file="$K_PKI/apiserver.crt" --tls-private-key-file="$K_PKI/apiserver.key" \
+    --client-ca-file="$K_PKI/ca.crt" --token-auth-file="$K/tokens.csv" --authorization-mode=Node,RBAC \
+    --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$K_PKI/sa.pub" \
+    --service-account-signing-key-file="$K_PKI/sa.key" --service-cluster-ip-range=10.96.0.0/16 \
+    --endpoint-reconciler-type=none --allow-privileged=true --profiling=false \
+    --kubelet-client-certificate="$K_PKI/apiserver-kubelet-client.crt" \
+    --kubelet-client-key="$K_PKI/apiserver-kubelet-client.key" \
+    --kubelet-certificate-authority="$K_PKI/ca.crt" --kubelet-preferred-address-types=InternalIP,Hostname \
+    >>"$K/apiserver.log" 2>&1 </dev/null &
+  echo $! >"$K/apiserver.pid"
+  wait_for 60 $! "$K/apiserver.log" kube-apiserver api_ready
+}
+
+# The API server answers /readyz with the admin token (from tokens.csv).
+api_ready() {
+  local token; token=$(cut -d, -f1 "$K/tokens.csv" | head -1)
+  [ "$(curl -s --cacert "$K_PKI/ca.crt" -H "Authorization: Bearer $token" \
+        "https://127.0.0.1:$K_API_PORT/readyz")" = ok ]
+}

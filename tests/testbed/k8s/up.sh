@@ -87,23 +87,7 @@ setsid "$KBIN/etcd" --name zanepool-testbed --data-dir "$K/etcd" \
 echo $! >"$K/etcd.pid"
 wait_for 30 $! "$K/etcd.log" etcd curl -sf "http://127.0.0.1:$K_ETCD_PORT/health"
 
-# Node,RBAC: kubelet is held to its own node, the nobody token gets 403s.
-# No kube-proxy here, so the "kubernetes" service's endpoints are not kept.
-setsid "$KBIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$K_ETCD_PORT" \
-  --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$K_API_PORT" --insecure-port=0 \
-  --tls-cert-file="$K_PKI/apiserver.crt" --tls-private-key-file="$K_PKI/apiserver.key" \
-  --client-ca-file="$K_PKI/ca.crt" --token-auth-file="$K/tokens.csv" --authorization-mode=Node,RBAC \
-  --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$K_PKI/sa.pub" \
-  --service-account-signing-key-file="$K_PKI/sa.key" --service-cluster-ip-range=10.96.0.0/16 \
-  --endpoint-reconciler-type=none --allow-privileged=true --profiling=false \
-  --kubelet-client-certificate="$K_PKI/apiserver-kubelet-client.crt" \
-  --kubelet-client-key="$K_PKI/apiserver-kubelet-client.key" \
-  --kubelet-certificate-authority="$K_PKI/ca.crt" --kubelet-preferred-address-types=InternalIP,Hostname \
-  >>"$K/apiserver.log" 2>&1 </dev/null &
-echo $! >"$K/apiserver.pid"
-api_ready() { [ "$(curl -s --cacert "$K_PKI/ca.crt" -H "Authorization: Bearer $ADMIN_TOKEN" \
-                   "https://127.0.0.1:$K_API_PORT/readyz")" = ok ]; }
-wait_for 60 $! "$K/apiserver.log" kube-apiserver api_ready
+apiserver_start
 T_API=$(since "$T0")
 
 # Controllers (deployments, replica sets, GC, namespaces, service account
