@@ -231,7 +231,7 @@ async def test_follow_announces_containers_that_join_and_leave(
         await follow.until(lambda r: "a" in {line[:1] for line in lines(r.responses)}, what="a line of a")
         # Writes five lines, lives long enough for the roster to see it, then ends for good.
         later = await make(
-            subject, "later", counting("b", 5, every=0.1, then="sleep 4; exit 0"), restart_policy="no"
+            subject, "later", counting("b", 5, every=0.1, then="sleep 4; exit 3"), restart_policy="no"
         )
         await follow.until(lambda r: (LEFT, later) in changes(r.responses), within=60, what="b leaves")
     finally:
@@ -246,6 +246,7 @@ async def test_follow_announces_containers_that_join_and_leave(
     a = numbers(got, "a")
     assert a == list(range(a[0], a[0] + len(a))) and len(a) > 10, "a went on, in order"
     assert got[joined].source_change.node.startswith(f"{subject.name}/nodes/")
+    assert got[left].source_change.message == "the container exited with code 3"
 
 
 async def test_resume_after_the_cursor_gives_every_line_once(

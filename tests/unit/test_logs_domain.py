@@ -16,7 +16,7 @@ import pytest
 from zanepool_server.domain import logs as domain_logs
 from zanepool_server.domain.logs import JOIN_SLACK_NS, LogRequest, Logs, Message, SourceChange, StreamSettings
 from zanepool_server.domain.pools import Pools
-from zanepool_server.errors import ClusterUnavailable
+from zanepool_server.errors import ClusterUnavailable, NotFound
 from zanepool_server.model import ContainerInfo, ContainerState, Driver, LogLine, Pool
 from zanepool_server.streams.mailbox import Gap
 
@@ -53,6 +53,12 @@ class FakeDriver:
             self.fail_lists -= 1
             raise ClusterUnavailable("the roster is down")
         return list(self.roster)
+
+    async def get(self, cid: str) -> ContainerInfo:
+        for info in self.roster:
+            if info.container_id == cid:
+                return info
+        raise NotFound(f"no {cid}")
 
     def read(
         self, cid: str, *, since_ns: int | None, tail: int | None, follow: bool

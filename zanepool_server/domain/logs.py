@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from zanepool_server import deadline
 from zanepool_server.domain import validation
 from zanepool_server.domain.pools import Pools
 from zanepool_server.drivers.base import ClusterDriver
@@ -272,9 +273,8 @@ class Logs:
         if tap.error is not None:
             sub.mailbox.close(tap.error)
         elif live:
-            sub.mailbox.offer(
-                SourceChange(cid, container.node_id, joined=False, message="the container ended"), force=True
-            )
+            ended = await _how_it_ended(driver, cid)
+            sub.mailbox.offer(SourceChange(cid, container.node_id, joined=False, message=ended), force=True)
             if sub.single:
                 sub.mailbox.close()  # a stream of one container ends with it
 
@@ -374,6 +374,25 @@ class _EachLine:
 
     def ended(self, error: BaseException | None) -> None:
         self._handover.ended(error)
+
+
+#: The longest a container that left is looked at, for the exit code its LEFT message gives.
+ENDED_LOOKUP = 2.0
+
+
+async def _how_it_ended(driver: ClusterDriver, cid: str) -> str:
+    """The one line a LEFT message gives: the exit code when the cluster still knows it."""
+    try:
+        with deadline.detached(ENDED_LOOKUP):
+            async with asyncio.timeout(ENDED_LOOKUP):
+                info = await driver.containers.get(cid)
+    except NotFound:
+        return "the container ended and is gone"
+    except (ZanePoolError, TimeoutError):
+        return "the container ended"
+    if info.state in (ContainerState.EXITED, ContainerState.DEAD):
+        return f"the container exited with code {info.exit_code}"
+    return "the container ended"
 
 
 async def _close_when_done(sub: _Subscription) -> None:

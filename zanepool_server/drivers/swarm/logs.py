@@ -12,9 +12,10 @@ Every read asks for ``stdout``, ``stderr`` and ``timestamps`` (each line's posit
 timestamp and its rank among lines of that timestamp), ``since`` in seconds with a
 nanosecond fraction, ``tail``, ``follow``, over HTTP/1.0 (``Engine.stream``: no chunked
 framing around every line); the body is decoded (``logframes``) chunk by chunk as it
-arrives, raw when the container has a TTY, and handed over a list of lines per chunk. The connection and the headers are
-bounded by the call's deadline; the body is not (a followed log has no end), but a read
-without ``follow`` that goes silent for ``REQUEST_CAP`` seconds fails (CLUSTER_TIMEOUT).
+arrives, raw when the container has a TTY, and handed over a list of lines per chunk.
+The connection and the headers are bounded by the call's deadline; the body is not (a
+followed log has no end), but a read without ``follow`` that goes silent for
+``REQUEST_CAP`` seconds fails (CLUSTER_TIMEOUT).
 Closing the iterator (or cancelling it) closes the HTTP response, that is its connection.
 
 The end of a followed log. An engine ends a container's followed log when the container
