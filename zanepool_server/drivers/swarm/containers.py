@@ -57,7 +57,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -685,6 +685,28 @@ class SwarmContainers:
             reason="CONTAINER_NOT_FOUND",
             metadata={"service": services[0]} if services else {},
         )
+
+    async def managed_states(self, names: Collection[str]) -> dict[str, ContainerInfo]:
+        """The managed containers of ``names`` that exist, in two manager requests however many
+        (their networks are not named: for a look at their state)."""
+        wanted = sorted(names)
+        services, tasks = await gather_all(
+            [
+                self._manager.get("services", {"filters": json.dumps({"name": wanted})}),
+                self._manager.get("tasks", {"filters": json.dumps({"service": wanted})}),
+            ],
+            _awaited,
+        )
+        by_service: dict[str, list[Raw]] = {}
+        for task in tasks:
+            by_service.setdefault(str(task.get("ServiceID")), []).append(task)
+        found = {}
+        for service in services:
+            name = _dig(service, "Spec").get("Name")
+            # The name filter matches prefixes too: only the exact names count.
+            if name in names and _is_managed(service):
+                found[name] = _managed(service, by_service.get(str(service["ID"]), []), {})
+        return found
 
     async def _managed_found(self, name: str) -> Found:
         service, tasks, networks = await gather_all(

@@ -83,6 +83,7 @@ class SwarmLogs:
     def __init__(self, driver: SwarmDriver, containers: SwarmContainers) -> None:
         self._driver = driver
         self._containers = containers
+        self._managed = _ManagedStates(containers)
 
     async def read(
         self, container_id: str, *, since_ns: int | None, tail: int | None, follow: bool
@@ -145,11 +146,7 @@ class SwarmLogs:
 
     def _managed_alive(self, info: ContainerInfo) -> Probe:
         async def alive() -> bool:
-            try:
-                now = (await self._containers.find(info.container_id)).info
-            except NotFound:
-                return False
-            return now.state not in _GONE
+            return await self._managed.alive(info.container_id)
 
         return alive
 
@@ -175,6 +172,39 @@ class SwarmLogs:
             return bool(state.get("Running")) and parse.time(state.get("StartedAt")) == info.start_time
 
         return alive
+
+
+class _ManagedStates:
+    """The state of the managed containers whose logs are followed, looked at together: two
+    manager requests per PROBE_INTERVAL however many are followed (not three each). A
+    probe reads the last look when it is recent and names its container, else looks
+    again (one look at a time: the probes waiting meanwhile share it)."""
+
+    def __init__(self, containers: SwarmContainers) -> None:
+        self._containers = containers
+        self._asked: dict[
+            str, float
+        ] = {}  # name -> when a probe last asked (names unasked for a while drop out)
+        self._states: dict[str, ContainerState] = {}
+        self._seen: frozenset[str] = frozenset()  # the names the last look was for
+        self._at = -PROBE_INTERVAL
+        self._lock = asyncio.Lock()
+
+    async def alive(self, name: str) -> bool:
+        self._asked[name] = time.monotonic()
+        async with self._lock:
+            if name not in self._seen or time.monotonic() - self._at >= PROBE_INTERVAL * 0.9:
+                await self._look()
+        state = self._states.get(name)
+        return state is not None and state not in _GONE
+
+    async def _look(self) -> None:
+        now = time.monotonic()
+        names = frozenset(n for n, t in self._asked.items() if now - t < 3 * PROBE_INTERVAL)
+        self._asked = {n: self._asked[n] for n in names}
+        found = await self._containers.managed_states(names)
+        self._states = {name: info.state for name, info in found.items()}
+        self._seen, self._at = names, time.monotonic()
 
 
 async def _open(engine: Engine, path: str, params: dict[str, str], *, follow: bool) -> aiohttp.ClientResponse:
