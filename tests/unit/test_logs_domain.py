@@ -61,8 +61,9 @@ class FakeDriver:
         raise NotFound(f"no {cid}")
 
     def read(
-        self, cid: str, *, since_ns: int | None, tail: int | None, follow: bool
+        self, container: ContainerInfo, *, since_ns: int | None, tail: int | None, follow: bool
     ) -> AsyncIterator[list[LogLine]]:
+        cid = container.container_id
         self.reads.append((cid, since_ns, tail, follow))
         return self._follow(cid) if follow else self._history(cid, since_ns, tail)
 

@@ -167,14 +167,17 @@ class Logs:
             single=only is not None,
             resumed_ns=cursor.made_ns,
         )
-        containers = await driver.containers.list()
-        chosen = [c for c in containers if _wanted(pool, c, expr, only)]
-        if only and not chosen:
-            raise NotFound(
-                f"{request.parent} does not exist",
-                reason="CONTAINER_NOT_FOUND",
-                metadata={"container": request.parent},
-            )
+        if only is None:
+            chosen = [c for c in await driver.containers.list() if _wanted(pool, c, expr, None)]
+        else:  # one container: looked up alone, not by listing the pool
+            try:
+                chosen = [await driver.containers.get(only)]
+            except NotFound:
+                raise NotFound(
+                    f"{request.parent} does not exist",
+                    reason="CONTAINER_NOT_FOUND",
+                    metadata={"container": request.parent},
+                ) from None
         async with self._subs.running(sub):
             for container in chosen:
                 self._start_reader(sub, driver, container, request, announce=False)
@@ -221,7 +224,7 @@ class Logs:
         live = request.follow and (sub.single or container.state is ContainerState.RUNNING)
 
         def upstream() -> AsyncIterator[list[LogLine]]:
-            return driver.logs.read(cid, since_ns=time.time_ns(), tail=None, follow=True)
+            return driver.logs.read(container, since_ns=time.time_ns(), tail=None, follow=True)
 
         start = sub.cursor.after(cid)
         since_ns, tail = _history_window(request, sub, start, joined=joined)
@@ -244,7 +247,7 @@ class Logs:
             if live:
                 await stack.enter_async_context(self.live.tap(key, upstream, _EachLine(tap)))
             try:
-                history = driver.logs.read(cid, since_ns=since_ns, tail=tail, follow=False)
+                history = driver.logs.read(container, since_ns=since_ns, tail=tail, follow=False)
                 async with contextlib.aclosing(history):  # type: ignore[type-var]
                     async for lines in history:
                         if start is not None:

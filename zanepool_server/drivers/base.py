@@ -80,9 +80,11 @@ class NetworkOps(Protocol):
 
 class LogOps(Protocol):
     def read(
-        self, container_id: str, *, since_ns: int | None, tail: int | None, follow: bool
+        self, container: ContainerInfo, *, since_ns: int | None, tail: int | None, follow: bool
     ) -> AsyncIterator[list[LogLine]]:
-        """A container's log lines in order, from ``since_ns`` (or the last ``tail`` lines),
+        """A container's log lines in order (``container`` as the caller listed or got it: a
+        driver takes what it can from it and looks up only what it lacks, so that a pool's
+        stream costs no lookup per container), from ``since_ns`` (or the last ``tail`` lines),
         a list at a time (the lines of what the upstream sent in one piece; never empty:
         per line would cost a hop through the iterator each); every line of one read carries
         the same node. With ``follow`` it goes on until the container ends (a clean end) or

@@ -54,10 +54,13 @@ class KubeLogs:
         self._driver = driver
 
     async def read(
-        self, container_id: str, *, since_ns: int | None, tail: int | None, follow: bool
+        self, container: ContainerInfo, *, since_ns: int | None, tail: int | None, follow: bool
     ) -> AsyncIterator[list[LogLine]]:
+        container_id = container.container_id
         namespace, pod, name = pods.split_container_key(container_id)
-        info = await self._driver.containers.get(container_id)
+        info = container
+        if not info.engine_container_id:  # not started when it was listed: has it since?
+            info = await self._driver.containers.get(container_id)
         if not info.engine_container_id:  # not started yet: no log to read
             return
         query = {"container": name, "timestamps": "true"}

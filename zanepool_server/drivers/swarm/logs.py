@@ -41,7 +41,7 @@ import aiohttp
 
 from zanepool_server import deadline
 from zanepool_server.drivers.swarm import parse
-from zanepool_server.drivers.swarm.containers import Found, Kind, SwarmContainers
+from zanepool_server.drivers.swarm.containers import ENGINE_ID, Found, Kind, SwarmContainers
 from zanepool_server.drivers.swarm.engine import CONNECT_TIMEOUT, REQUEST_CAP, Engine
 from zanepool_server.drivers.swarm.errors import translate
 from zanepool_server.drivers.swarm.logframes import LogDecoder
@@ -86,9 +86,13 @@ class SwarmLogs:
         self._managed = _ManagedStates(containers)
 
     async def read(
-        self, container_id: str, *, since_ns: int | None, tail: int | None, follow: bool
+        self, container: ContainerInfo, *, since_ns: int | None, tail: int | None, follow: bool
     ) -> AsyncIterator[list[LogLine]]:
-        source = self._source(await self._containers.find(container_id))
+        container_id = container.container_id
+        if ENGINE_ID.match(container_id):  # a task or a standalone container: which, and where?
+            source = self._source(await self._containers.find(container_id))
+        else:  # a managed container: its service's log, by name, on the manager; nothing to look up
+            source = self._managed_source(container)
         params = {
             "stdout": "1",
             "stderr": "1",
@@ -127,8 +131,7 @@ class SwarmLogs:
     def _source(self, found: Found) -> _Source:
         info, manager = found.info, self._driver.manager
         if found.kind is Kind.MANAGED:
-            service_id = str(found.service["ID"])
-            return _Source(manager, f"services/{service_id}/logs", info, self._managed_alive(info), True)
+            return self._managed_source(info)
         if found.kind is Kind.TASK and found.tasks:
             task_id = str(found.tasks[0]["ID"])
             return _Source(manager, f"tasks/{task_id}/logs", info, self._task_alive(task_id), True)
@@ -143,6 +146,11 @@ class SwarmLogs:
         return _Source(
             engine, f"containers/{info.container_id}/logs", info, self._engine_alive(engine, info), False
         )
+
+    def _managed_source(self, info: ContainerInfo) -> _Source:
+        # The Engine API finds a service by its name too (the name before an id prefix).
+        path = f"services/{info.container_id}/logs"
+        return _Source(self._driver.manager, path, info, self._managed_alive(info), True)
 
     def _managed_alive(self, info: ContainerInfo) -> Probe:
         async def alive() -> bool:
