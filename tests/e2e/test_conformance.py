@@ -796,11 +796,6 @@ async def test_every_pool_across_kinds(both: tuple[Subject, Subject], swarm_unix
         )
 
 
-@known(
-    "the same machine, two spellings of its architecture: GetPool (info.arch) and ListNodes "
-    "(node.arch) say 'x86_64' for the Swarm pool (the engine's uname) and 'amd64' for the "
-    "Kubernetes pool (the node's GOARCH), so one filter or grouping over pools/- cannot match both"
-)
 async def test_same_machine_same_words(both: tuple[Subject, Subject]) -> None:
     """Both test beds run on this one host: what each pool says about it must read alike."""
     pools = await asyncio.gather(*(s.register() for s in both))

@@ -353,7 +353,9 @@ class PoolInfo(_message.Message):
     os: _builtins.str
     """Operating system of the manager (Swarm) or of the nodes (Kubernetes)."""
     arch: _builtins.str
-    """Architecture, for example `x86_64`."""
+    """Architecture, as Go and OCI image platforms name it (`amd64`, `arm64`, `arm`, `386`,
+    `ppc64le`, `s390x`, `riscv64`) whatever the cluster's own spelling (`x86_64`, `aarch64`).
+    """
     kernel_version: _builtins.str
     """Kernel version."""
     cpus: _builtins.int
@@ -664,7 +666,9 @@ class Node(_message.Message):
     containers_paused: _builtins.int
     containers_stopped: _builtins.int
     os: _builtins.str
-    """Output only. Operating system, architecture and kernel of the node."""
+    """Output only. Operating system, architecture (named as in ClusterInfo.arch) and kernel
+    of the node.
+    """
     arch: _builtins.str
     kernel_version: _builtins.str
     state_message: _builtins.str

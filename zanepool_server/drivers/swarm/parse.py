@@ -27,6 +27,20 @@ _AVAILABILITY = {
     "drain": NodeAvailability.DRAIN,
 }
 _ROLE = {"manager": NodeRole.MANAGER, "worker": NodeRole.WORKER}
+#: An engine reports its machine as uname does; the API names it as Go and OCI platforms do
+#: (as Kubernetes does), so that one filter matches the same machine in every kind of pool.
+_ARCH = {
+    "x86_64": "amd64",
+    "aarch64": "arm64",
+    "armv7l": "arm",
+    "armv6l": "arm",
+    "i386": "386",
+    "i686": "386",
+}
+
+
+def arch(uname: str) -> str:
+    return _ARCH.get(uname, uname)
 
 
 def time(value: str | None) -> datetime | None:
@@ -69,7 +83,7 @@ def node(raw: dict[str, Any], tasks: list[dict[str, Any]], engine_info: dict[str
         labels=dict(spec.get("Labels") or {}),
         engine_labels=dict(engine.get("Labels") or {}),
         os=platform.get("OS", ""),
-        arch=platform.get("Architecture", ""),
+        arch=arch(platform.get("Architecture", "")),
         kernel_version=engine_info.get("KernelVersion", "") if is_local else "",
         state_message=status.get("Message", ""),
         leader=bool(manager.get("Leader")),
@@ -84,7 +98,7 @@ def info(engine_info: dict[str, Any], version: dict[str, Any], nodes: tuple[Node
         server_version=str(engine_info.get("ServerVersion", "")),
         api_version=str(version.get("ApiVersion", "")),
         os=str(engine_info.get("OperatingSystem", "")),
-        arch=str(engine_info.get("Architecture", "")),
+        arch=arch(str(engine_info.get("Architecture", ""))),
         kernel_version=str(engine_info.get("KernelVersion", "")),
         cpus=sum(n.cpus for n in nodes),
         memory_bytes=sum(n.memory_bytes for n in nodes),

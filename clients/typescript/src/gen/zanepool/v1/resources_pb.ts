@@ -237,7 +237,8 @@ export type PoolInfo = Message<"zanepool.v1.PoolInfo"> & {
   os: string;
 
   /**
-   * Architecture, for example `x86_64`.
+   * Architecture, as Go and OCI image platforms name it (`amd64`, `arm64`, `arm`, `386`,
+   * `ppc64le`, `s390x`, `riscv64`) whatever the cluster's own spelling (`x86_64`, `aarch64`).
    *
    * @generated from field: string arch = 4;
    */
@@ -549,7 +550,8 @@ export type Node = Message<"zanepool.v1.Node"> & {
   engineLabels: { [key: string]: string };
 
   /**
-   * Output only. Operating system, architecture and kernel of the node.
+   * Output only. Operating system, architecture (named as in ClusterInfo.arch) and kernel
+   * of the node.
    *
    * @generated from field: string os = 17;
    */
