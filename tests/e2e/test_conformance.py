@@ -553,16 +553,7 @@ async def test_restart_a_managed_container(registered: Subject) -> None:
     "subject",
     [
         "swarm",
-        pytest.param(
-            "kubernetes",
-            marks=known(
-                "DeleteContainerRequest(name='pools/kube/containers/{ns}_{pod}_{id}', force=True) of a "
-                "container CreateContainer made with replicas=1 answers OK, yet GetContainer right after "
-                "still returns it (and ListContainers lists it) until its pod ends: the driver deletes the "
-                "Deployment with propagationPolicy=Background and ignores force and grace_period_seconds, "
-                "where a forced delete of a Swarm container or of a bare pod is gone at once"
-            ),
-        ),
+        "kubernetes",
     ],
     indirect=True,
 )

@@ -274,17 +274,22 @@ class KubeContainers:
     async def delete(self, container_id: str, *, force: bool, grace_period_seconds: int) -> None:
         pod, info = await self._find(container_id)
         deployment = await self._made_deployment(pod, info.namespace)
+        name = parse.dig(pod, "metadata").get("name")
+        options = _delete_options(force=force, grace_period_seconds=grace_period_seconds)
         if deployment:
+            # The Deployment goes at once and the garbage collector takes its ReplicaSet and
+            # pod after it; forced, the pod goes at once too, so that the container is gone
+            # when the call answers (a pod the dying ReplicaSet makes meanwhile goes with it).
             await self._kube.request(
                 "DELETE", f"{_deployments(info.namespace)}/{deployment}", {"propagationPolicy": "Background"}
             )
-            return
-        name = parse.dig(pod, "metadata").get("name")
-        options = _delete_options(force=force, grace_period_seconds=grace_period_seconds)
+            if not force:
+                return
         try:
             await self._kube.request("DELETE", f"{_pods(info.namespace)}/{name}", options)
         except NotFound as exc:
-            raise _missing(container_id) from exc
+            if not deployment:
+                raise _missing(container_id) from exc
 
     async def _made_deployment(self, pod: Doc, namespace: str) -> str:
         """The Deployment CreateContainer made that owns this pod (through its ReplicaSet), or ""."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from zanepool_server import deadline
 from zanepool_server.drivers.kubernetes import parse, pods
@@ -77,6 +77,27 @@ def eviction(pod: Doc, minor: int) -> Doc:
     }
 
 
+#: Reads and patches of one UpdateNode before a write conflict is the caller's.
+UPDATE_ATTEMPTS = 3
+
+
+def _node_patch(current: NodeSummary, change: NodeChange) -> Doc:
+    patch: Doc = {}
+    if change.labels is not None:
+        patch["metadata"] = {"labels": label_patch(current.labels, change.labels)}
+    if change.availability is not None and change.availability is not NodeAvailability.UNSPECIFIED:
+        patch["spec"] = {"unschedulable": change.availability is not NodeAvailability.ACTIVE}
+    return patch
+
+
+def _changed_since(node_id: str, version: str) -> Aborted:
+    return Aborted(
+        f"node {node_id} has changed since version {version} was read",
+        reason="ETAG_MISMATCH",
+        metadata={"node": node_id, "etag": version},
+    )
+
+
 class KubeNodes:
     """NodeOps over an API server."""
 
@@ -107,36 +128,34 @@ class KubeNodes:
         return await self._kube.items("/api/v1/pods", _on_node(node_id))
 
     async def update(self, node_id: str, change: NodeChange) -> NodeSummary:
-        raw = await self._raw(node_id)
-        current = parse.node(raw, [])
-        if change.role is not None and change.role is not current.role:
-            raise FailedPrecondition(
-                f"node {node_id}'s role comes from its node-role.kubernetes.io labels, set when the "
-                "cluster was installed; Zane Pool does not make or unmake control-plane nodes",
-                reason="ROLE_NOT_MUTABLE",
-                metadata={"node": node_id, "role": current.role.value},
+        for attempt in range(1, UPDATE_ATTEMPTS + 1):
+            raw = await self._raw(node_id)
+            current = parse.node(raw, [])
+            if change.role is not None and change.role is not current.role:
+                raise FailedPrecondition(
+                    f"node {node_id}'s role comes from its node-role.kubernetes.io labels, set when the "
+                    "cluster was installed; Zane Pool does not make or unmake control-plane nodes",
+                    reason="ROLE_NOT_MUTABLE",
+                    metadata={"node": node_id, "role": current.role.value},
+                )
+            if change.version and change.version != current.version:
+                raise _changed_since(node_id, change.version)
+            patch = _node_patch(current, change)
+            if not patch:
+                break
+            # Against the node as read: the kubelet writes its status every few seconds, and
+            # a write that lands in between makes the patch conflict: read and try again.
+            patch.setdefault("metadata", {})["resourceVersion"] = parse.dig(raw, "metadata").get(
+                "resourceVersion", ""
             )
-        metadata: dict[str, Any] = {}
-        if change.labels is not None:
-            metadata["labels"] = label_patch(current.labels, change.labels)
-        if change.version:
-            metadata["resourceVersion"] = change.version
-        patch: Doc = {"metadata": metadata} if metadata else {}
-        if change.availability is not None and change.availability is not NodeAvailability.UNSPECIFIED:
-            patch["spec"] = {"unschedulable": change.availability is not NodeAvailability.ACTIVE}
-        if patch:
             try:
                 await self._kube.request(
                     "PATCH", path("api", "v1", "nodes", node_id), body=patch, merge_patch=True
                 )
-            except Aborted as exc:
-                if not change.version:
+                break
+            except Aborted:
+                if attempt == UPDATE_ATTEMPTS:
                     raise
-                raise Aborted(
-                    f"node {node_id} has changed since version {change.version} was read",
-                    reason="ETAG_MISMATCH",
-                    metadata={"node": node_id, "etag": change.version},
-                ) from exc
             except NotFound as exc:
                 raise not_found(node_id) from exc
         if change.availability is NodeAvailability.DRAIN:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -160,6 +161,19 @@ def by_node(pods: Iterable[Doc]) -> dict[str, list[Doc]]:
     return placed
 
 
+def spec_version(raw: Doc) -> str:
+    """A node's etag: a digest of what can be set on it (its labels, taints and whether it
+    takes pods). Not its resourceVersion, which the kubelet moves every few seconds with
+    the node's status: an etag read a moment ago would then never match."""
+    spec = dig(raw, "spec")
+    mine = {
+        "labels": dig(raw, "metadata").get("labels") or {},
+        "taints": spec.get("taints") or [],
+        "unschedulable": bool(spec.get("unschedulable")),
+    }
+    return hashlib.sha256(json.dumps(mine, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def node(raw: Doc, pods: Sequence[Doc]) -> NodeSummary:
     """One node, with ``pods`` the pods placed on it."""
     meta, status = dig(raw, "metadata"), dig(raw, "status")
@@ -197,7 +211,7 @@ def node(raw: Doc, pods: Sequence[Doc]) -> NodeSummary:
         state_message=why,
         create_time=time(meta.get("creationTimestamp")),
         update_time=_heartbeat(raw),
-        version=str(meta.get("resourceVersion", "")),
+        version=spec_version(raw),
         allocatable_cpus=cpus(allocatable.get("cpu")),
         allocatable_memory_bytes=byte_count(allocatable.get("memory")),
     )
