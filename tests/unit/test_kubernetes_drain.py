@@ -14,6 +14,7 @@ import pytest
 
 from tests.unit.test_kubernetes_parse import node_doc
 from zanepool_server import deadline
+from zanepool_server.drivers.kubernetes import parse
 from zanepool_server.drivers.kubernetes.nodes import KubeNodes
 from zanepool_server.errors import Aborted, ClusterUnavailable, FailedPrecondition, ResourceExhausted
 from zanepool_server.model import NodeAvailability, NodeChange, NodeRole, NodeState
@@ -41,6 +42,7 @@ class Server:
         self.refusals = refusals  # evictions refused (429) before they are accepted
         self.evict = evict  # whether an accepted eviction makes the pod go
         self.calls: list[tuple[str, str, Any]] = []
+        self.conflicts = 0  # PATCHes refused as conflicting before one is taken
 
     async def get(self, url: str, query: Any = None) -> dict[str, Any]:
         return self.node
@@ -51,6 +53,9 @@ class Server:
     async def request(self, method: str, url: str, query: Any = None, body: Any = None, **_: Any) -> Any:
         self.calls.append((method, url, body))
         if method == "PATCH":
+            if self.conflicts:
+                self.conflicts -= 1
+                raise Aborted("conflict", reason="CONCURRENT_MODIFICATION")
             if body.get("metadata", {}).get("resourceVersion") not in (None, "1429"):
                 raise Aborted("conflict", reason="CONCURRENT_MODIFICATION")
             self.node["spec"] = {**self.node["spec"], **body.get("spec", {})}
@@ -89,7 +94,7 @@ async def test_drain_evicts_all_but_daemon_set_and_mirror_pods() -> None:
         node = await nodes_of(server).update("127.0.0.1", NodeChange(availability=NodeAvailability.DRAIN))
     assert node.availability is NodeAvailability.PAUSE, "a drained node reads as cordoned"
     patch = next(body for method, _, body in server.calls if method == "PATCH")
-    assert patch == {"spec": {"unschedulable": True}}
+    assert patch == {"spec": {"unschedulable": True}, "metadata": {"resourceVersion": "1429"}}
     evicted = [body["metadata"]["name"] for _, url, body in server.calls if url.endswith("/eviction")]
     assert sorted(evicted) == ["bare", "web", "web"], "the refused eviction was tried again"
     assert {body["apiVersion"] for _, url, body in server.calls if url.endswith("/eviction")} == {
@@ -108,12 +113,13 @@ async def test_drain_is_bounded_by_the_deadline() -> None:
 async def test_update_labels_etag_and_role() -> None:
     server = Server([])
     ops = nodes_of(server)
-    await ops.update("127.0.0.1", NodeChange(labels={"zone": "a"}, version="1429"))
+    etag = parse.spec_version(server.node)
+    await ops.update("127.0.0.1", NodeChange(labels={"zone": "a"}, version=etag))
     (_, _, patch) = server.calls[-1]
     assert patch == {
         "metadata": {
             "labels": {"kubernetes.io/hostname": None, "kubernetes.io/os": None, "zone": "a"},
-            "resourceVersion": "1429",
+            "resourceVersion": "1429",  # the node as read: a write in between is a conflict
         }
     }
     with pytest.raises(Aborted) as stale:
@@ -125,3 +131,15 @@ async def test_update_labels_etag_and_role() -> None:
     # The role it has is no change.
     same = await ops.update("127.0.0.1", NodeChange(role=NodeRole.WORKER))
     assert same.state is NodeState.READY
+
+
+async def test_a_kubelet_write_in_between_is_tried_again() -> None:
+    server = Server([])
+    server.conflicts = 2  # the kubelet wrote the node's status between our read and patch, twice
+    ops = nodes_of(server)
+    node = await ops.update("127.0.0.1", NodeChange(availability=NodeAvailability.PAUSE))
+    assert node.availability is NodeAvailability.PAUSE
+    assert [m for m, _, _ in server.calls].count("PATCH") == 3
+    server.conflicts = 5
+    with pytest.raises(Aborted):
+        await ops.update("127.0.0.1", NodeChange(availability=NodeAvailability.ACTIVE))
