@@ -17,12 +17,13 @@ import dataclasses
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 import aiodocker
 import grpc
 import pytest
-from google.protobuf import timestamp_pb2
+from google.protobuf import field_mask_pb2, timestamp_pb2
 
 from tests.e2e.test_containers import engine
 from tests.e2e.test_swarm_cluster import _all_ready
@@ -34,6 +35,7 @@ from zanepool.v1 import log_service_pb2 as ls
 from zanepool.v1 import log_service_pb2_grpc as ls_grpc
 from zanepool.v1 import node_service_pb2_grpc
 from zanepool.v1 import pool_service_pb2 as ps
+from zanepool.v1 import resources_pb2 as pb
 from zanepool_server.domain import logs as domain_logs
 from zanepool_server.drivers.kubernetes import KubernetesDriver
 from zanepool_server.streams.mailbox import Mailbox
@@ -552,6 +554,30 @@ async def register_single(server: RunningServer, swarm_unix: str) -> str:
         ps.RegisterPoolRequest(pool_id="one", pool=swarm_pool(swarm_unix)), timeout=30
     )
     return "pools/one"
+
+
+async def test_logs_over_tcp_and_tls_endpoints(
+    server: RunningServer, tb: testbed.Testbed, single: Callable[..., Any]
+) -> None:
+    """Logs are read over HTTP/1.0 (no chunked framing): over TCP and TLS as over a socket."""
+    cid = await single(["sh", "-c", f"for i in 1 2 3; do echo net-$i; done; {IDLE}"])
+    pki = Path(tb.require("ZANEPOOL_TB_DOCKER_PKI"))
+    tls = pb.Credentials(
+        ca_pem=(pki / "ca.pem").read_text(),
+        cert_pem=(pki / "cert.pem").read_text(),
+        key_pem=(pki / "key.pem").read_text(),
+    )
+    stub = ls_grpc.LogServiceStub(server.channel)
+    parent = f"pools/net/containers/{cid}"
+    pool = pb.Pool(driver=pb.DRIVER_SWARM, endpoint=tb.require("ZANEPOOL_TB_DOCKER_TCP"))
+    await server.pools.RegisterPool(ps.RegisterPoolRequest(pool_id="net", pool=pool), timeout=30)
+    assert lines(await written(stub, parent, 3, max_batch_lines=10)) == ["net-1", "net-2", "net-3"]
+    # One engine is one pool: the same pool, moved to the engine's TLS endpoint.
+    moved = pb.Pool(name="pools/net", endpoint=tb.require("ZANEPOOL_TB_DOCKER_TLS"), credentials=tls)
+    paths = field_mask_pb2.FieldMask(paths=["endpoint", "credentials"])
+    update = ps.UpdatePoolRequest(pool=moved, update_mask=paths)
+    await server.pools.UpdatePool(update, timeout=30)
+    assert lines(await written(stub, parent, 3, max_batch_lines=10)) == ["net-1", "net-2", "net-3"]
 
 
 async def test_server_shutdown_ends_streams_with_a_resume_token(
