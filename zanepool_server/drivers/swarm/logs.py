@@ -190,9 +190,8 @@ class _ManagedStates:
 
     def __init__(self, containers: SwarmContainers) -> None:
         self._containers = containers
-        self._asked: dict[
-            str, float
-        ] = {}  # name -> when a probe last asked (names unasked for a while drop out)
+        # When a probe last asked about each name (names not asked about for a while drop out).
+        self._asked: dict[str, float] = {}
         self._states: dict[str, ContainerState] = {}
         self._seen: frozenset[str] = frozenset()  # the names the last look was for
         self._at = -PROBE_INTERVAL
