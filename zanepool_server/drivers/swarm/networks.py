@@ -28,6 +28,8 @@ has no IPVS, so their virtual-IP load balancing does not work in it.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Sequence
 from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
@@ -85,6 +87,24 @@ def _ipam(spec: NetworkSpec) -> dict[str, Any]:
     return {"Driver": "default", "Config": configs}
 
 
+#: How long a new swarm network is waited for to show its driver (the manager allocates it a
+#: moment after it answers the create), at most; and between two looks.
+ALLOCATION_WAIT = 3.0
+ALLOCATION_LOOK = 0.05
+
+
+async def _allocated(engine: Engine, network_id: str, kind: str) -> dict[str, Any]:
+    """The network as the engine shows it once allocated: right after a create, a swarm
+    network may show no driver yet, and a GetNetwork a moment later would disagree with
+    what CreateNetwork answered."""
+    end = time.monotonic() + ALLOCATION_WAIT
+    while True:
+        raw: dict[str, Any] = await engine.get(f"networks/{network_id}")
+        if raw.get("Driver") or time.monotonic() >= end:
+            return raw if raw.get("Driver") else {**raw, "Driver": kind}
+        await asyncio.sleep(ALLOCATION_LOOK)
+
+
 class SwarmNetworks:
     """NetworkOps: the manager's swarm-scope networks and every known engine's local ones."""
 
@@ -124,7 +144,7 @@ class SwarmNetworks:
             preview = {**body, "Id": "", "Scope": "local" if node_id else "swarm"}
             return network(preview, node_id)
         created = await engine.request("POST", "networks/create", body=body)
-        return network(await engine.get(f"networks/{created['Id']}"), node_id)
+        return network(await _allocated(engine, str(created["Id"]), kind), node_id)
 
     async def delete(self, network_key: str) -> None:
         engine, raw, info = await self._find(network_key)
