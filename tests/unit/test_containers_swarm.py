@@ -88,9 +88,9 @@ def test_assemble_names_each_container_once() -> None:
                 task("t4", "s2", "pending"),  # no container yet
             ],
             [
-                summary(HEX["alpha"], "running", "Up 1 second", **{sc._SERVICE_ID: "s1"}),
+                summary(HEX["alpha"], "running", "Up 1 second", **{sc.SERVICE_ID: "s1"}),
                 summary(
-                    HEX["bravo"], "running", "Up 2 seconds", **{sc._SERVICE_ID: "s2", sc._SERVICE_NAME: "db"}
+                    HEX["bravo"], "running", "Up 2 seconds", **{sc.SERVICE_ID: "s2", sc._SERVICE_NAME: "db"}
                 ),
                 summary(HEX["delta"], "exited", "Exited (137) 5 minutes ago"),
             ],

@@ -65,7 +65,7 @@ from typing import TYPE_CHECKING, Any
 from zanepool_server import deadline
 from zanepool_server.drivers.swarm import parse
 from zanepool_server.drivers.swarm.engine import REQUEST_CAP, Engine
-from zanepool_server.drivers.swarm.fleet import Fleet, NodeEngine, gather_all, read_fleet
+from zanepool_server.drivers.swarm.fleet import Fleet, NodeEngine, awaited, gather_all, read_fleet
 from zanepool_server.drivers.swarm.nodes import not_found as node_not_found
 from zanepool_server.errors import (
     AlreadyExists,
@@ -92,7 +92,7 @@ Raws = list[Raw]  # (``list`` is a method name inside SwarmContainers)
 
 #: The service label that marks the services CreateContainer made.
 MANAGED = "io.zanepool.container"
-_SERVICE_ID = "com.docker.swarm.service.id"
+SERVICE_ID = "com.docker.swarm.service.id"
 _SERVICE_NAME = "com.docker.swarm.service.name"
 _TASK_ID = "com.docker.swarm.task.id"
 ENGINE_ID = re.compile(r"^[0-9a-f]{64}$")
@@ -103,10 +103,10 @@ UNDO_CAP = 10.0
 #: How long "no suitable node" must last to be final (see ``_started``).
 PLACEMENT_GRACE = 1.5
 
-_ENDED = frozenset({"complete", "shutdown", "failed", "rejected", "remove", "orphaned"})
+ENDED = frozenset({"complete", "shutdown", "failed", "rejected", "remove", "orphaned"})
 # Task states before "running" (new ... starting) are CREATED.
 _TASK_STATES = {"running": ContainerState.RUNNING, "orphaned": ContainerState.DEAD} | {
-    s: ContainerState.EXITED for s in _ENDED - {"orphaned"}
+    s: ContainerState.EXITED for s in ENDED - {"orphaned"}
 }
 _ENGINE_STATES = {
     "created": ContainerState.CREATED,
@@ -264,7 +264,7 @@ def _template(template: Raw) -> dict[str, Any]:
     }
 
 
-def _task_state(task: Raw) -> str:
+def task_state(task: Raw) -> str:
     return str(_dig(task, "Status", "State") or "")
 
 
@@ -274,7 +274,7 @@ def _container_of(task: Raw) -> str:
 
 def _task(task: Raw, owner: str) -> ContainerInfo:
     """A task's container as the manager knows it."""
-    status, state = task.get("Status") or {}, _task_state(task)
+    status, state = task.get("Status") or {}, task_state(task)
     changed = _time(status.get("Timestamp"))
     return ContainerInfo(
         container_id=_container_of(task),
@@ -285,7 +285,7 @@ def _task(task: Raw, owner: str) -> ContainerInfo:
         exit_code=int(_dig(status, "ContainerStatus").get("ExitCode", 0)),
         create_time=_time(task.get("CreatedAt")),
         start_time=changed if state == "running" else None,
-        finish_time=changed if state in _ENDED else None,
+        finish_time=changed if state in ENDED else None,
         ports=_swarm_ports(_dig(status, "PortStatus").get("Ports")),
         networks=tuple(
             a["Network"]["Spec"]["Name"]
@@ -309,7 +309,7 @@ def _replicas(service: Raw) -> int:
     return int(_dig(service, "Spec", "Mode", "Replicated").get("Replicas", 0))
 
 
-def _is_managed(service: Raw) -> bool:
+def is_managed(service: Raw) -> bool:
     return bool(_dig(service, "Spec", "Labels").get(MANAGED) == "true")
 
 
@@ -329,7 +329,7 @@ def _managed(service: Raw, tasks: Sequence[Raw], network_names: dict[str, str]) 
     spec = service["Spec"]
     template = spec.get("TaskTemplate") or {}
     current = _current(tasks)
-    ended = sum(1 for t in tasks if t is not current and _task_state(t) in _ENDED)
+    ended = sum(1 for t in tasks if t is not current and task_state(t) in ENDED)
     info = ContainerInfo(
         container_id=spec["Name"],
         owner=spec["Name"],
@@ -390,10 +390,11 @@ class _Scan:
 def _assemble(scan: _Scan) -> dict[str, Found]:
     """Every container of a scan by key, each once."""
     names = {s["ID"]: s["Spec"]["Name"] for s in scan.services}
-    managed = {s["ID"]: s for s in scan.services if _is_managed(s)}
+    managed = {s["ID"]: s for s in scan.services if is_managed(s)}
     out: dict[str, Found] = {}
+    by_service = _by_service(scan.tasks)
     for sid, service in managed.items():
-        tasks = tuple(t for t in scan.tasks if t.get("ServiceID") == sid)
+        tasks = tuple(by_service.get(sid, ()))
         out[names[sid]] = Found(_managed(service, tasks, scan.networks), Kind.MANAGED, service, tasks)
     tasks_by_id = {
         cid: t for t in scan.tasks if (cid := _container_of(t)) and t.get("ServiceID") not in managed
@@ -401,7 +402,7 @@ def _assemble(scan: _Scan) -> dict[str, Found]:
     for node_engine, containers in scan.engines:
         for raw in containers:
             labels = raw.get("Labels") or _dig(raw, "Config", "Labels")
-            if labels.get(_SERVICE_ID) in managed or raw["Id"] in out:
+            if labels.get(SERVICE_ID) in managed or raw["Id"] in out:
                 continue
             info = _engine_container(raw, node_engine.node_id)
             task = tasks_by_id.pop(raw["Id"], None)
@@ -501,7 +502,7 @@ def _respec(service: Raw, *, replicas: int | None = None, grace: int = 0, force:
 
 def _failure(task: Raw) -> str:
     """Why a task's container cannot run ("" when it can, or did: the program's own exit is no failure)."""
-    state, err = _task_state(task), str(_dig(task, "Status").get("Err") or "")
+    state, err = task_state(task), str(_dig(task, "Status").get("Err") or "")
     if state == "pending" and "no suitable node" in err:
         return "NO_SUITABLE_NODE"
     if state == "rejected":
@@ -524,7 +525,7 @@ def _started(
 
     def done(tasks: list[Raw]) -> bool:
         nonlocal unplaced_since
-        leaving = any(t["ID"] in before and _task_state(t) not in _ENDED for t in tasks)
+        leaving = any(t["ID"] in before and task_state(t) not in ENDED for t in tasks)
         new = [t for t in tasks if t["ID"] not in before]
         for task in new:
             reason = _failure(task)
@@ -541,7 +542,7 @@ def _started(
                     reason=reason,
                     metadata={"container": name, "node": task.get("NodeID", ""), "task": task["ID"]},
                 )
-        return any(_task_state(t) == "running" or _task_state(t) in _ENDED for t in new)
+        return any(task_state(t) == "running" or task_state(t) in ENDED for t in new)
 
     return done
 
@@ -549,14 +550,12 @@ def _started(
 def _outgoing(tasks: Sequence[Raw]) -> frozenset[str]:
     """The tasks that will not run again: ended, or being shut down."""
     return frozenset(
-        t["ID"]
-        for t in tasks
-        if _task_state(t) in _ENDED or t.get("DesiredState") not in ("running", "ready")
+        t["ID"] for t in tasks if task_state(t) in ENDED or t.get("DesiredState") not in ("running", "ready")
     )
 
 
 def _stopped(tasks: list[Raw]) -> bool:
-    return all(_task_state(t) in _ENDED for t in tasks)
+    return all(task_state(t) in ENDED for t in tasks)
 
 
 def _managed_by_service(container_id: str, service: str) -> FailedPrecondition:
@@ -589,7 +588,7 @@ class SwarmContainers:
         name = name or f"c-{secrets.token_hex(4)}"
         _refuse_unsupported(spec)
         node_id, networks, _ = await gather_all(
-            [self._node_id(spec.target_node), self._networks(spec.networks), self._name_free(name)], _awaited
+            [self._node_id(spec.target_node), self._networks(spec.networks), self._name_free(name)], awaited
         )
         body = _service_spec(name, spec, node_id)
         if validate_only:
@@ -654,7 +653,7 @@ class SwarmContainers:
                 manager.get("tasks"),
                 manager.get("networks"),
             ],
-            _awaited,
+            awaited,
         )
         engines = list(fleet.engines.values())
         containers = await gather_all(engines, lambda node_engine: read(node_engine.engine))
@@ -695,16 +694,14 @@ class SwarmContainers:
                 self._manager.get("services", {"filters": json.dumps({"name": wanted})}),
                 self._manager.get("tasks", {"filters": json.dumps({"service": wanted})}),
             ],
-            _awaited,
+            awaited,
         )
-        by_service: dict[str, list[Raw]] = {}
-        for task in tasks:
-            by_service.setdefault(str(task.get("ServiceID")), []).append(task)
+        by_service = _by_service(tasks)
         found = {}
         for service in services:
             name = _dig(service, "Spec").get("Name")
             # The name filter matches prefixes too: only the exact names count.
-            if name in names and _is_managed(service):
+            if name in names and is_managed(service):
                 found[name] = _managed(service, by_service.get(str(service["ID"]), []), {})
         return found
 
@@ -715,10 +712,10 @@ class SwarmContainers:
                 self._manager.get("tasks", _of_service(name)),
                 self._manager.get("networks"),
             ],
-            _awaited,
+            awaited,
         )
         # The engine also finds a service by id or id prefix: only the exact name counts.
-        if _dig(service, "Spec").get("Name") != name or not _is_managed(service):
+        if _dig(service, "Spec").get("Name") != name or not is_managed(service):
             raise NotFound(f"no container {name}", reason="CONTAINER_NOT_FOUND")
         found = _managed(service, tasks, _network_names(networks))
         return Found(found, Kind.MANAGED, service, tuple(tasks))
@@ -825,10 +822,13 @@ class SwarmContainers:
         await asyncio.shield(task)
 
 
+def _by_service(tasks: Sequence[Raw]) -> dict[str, list[Raw]]:
+    """Tasks by the id of their service, in one pass."""
+    grouped: dict[str, list[Raw]] = {}
+    for task in tasks:
+        grouped.setdefault(str(task.get("ServiceID")), []).append(task)
+    return grouped
+
+
 def _of_service(service: str) -> dict[str, str]:
     return {"filters": json.dumps({"service": [service]})}
-
-
-async def _awaited(aw: Awaitable[Any]) -> Any:
-    """For ``gather_all`` over requests of different kinds."""
-    return await aw

@@ -21,6 +21,11 @@ CONNECT_TIMEOUT = 5.0
 API_VERSION = "v1.41"
 
 
+def since_param(ns: int) -> str:
+    """The Engine API's ``since``: seconds since the epoch with a nanosecond fraction."""
+    return f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}"
+
+
 def engine_url(endpoint: str, tls: bool) -> str:
     """The URL aiodocker should use for a validated ``unix://`` or ``tcp://`` endpoint."""
     if endpoint.startswith("tcp://"):

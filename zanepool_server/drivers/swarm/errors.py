@@ -83,6 +83,8 @@ _KNOWN_MESSAGES: tuple[tuple[str, type[ZanePoolError], str], ...] = (
     ("not part of a swarm", FailedPrecondition, "NOT_A_SWARM"),
     ("update out of sequence", Aborted, "CONCURRENT_MODIFICATION"),
     ("demote the last manager", FailedPrecondition, "LAST_MANAGER"),
+    # A node promoted a moment ago has not joined the managers' raft yet: come back later.
+    ("can't find manager in raft memberlist", ClusterUnavailable, "RAFT_MEMBERSHIP_PENDING"),
     ("is not down and can't be removed", FailedPrecondition, "NODE_NOT_DOWN"),
     ("must be demoted to worker before removal", FailedPrecondition, "NODE_IS_MANAGER"),
     ("is already part of a swarm", FailedPrecondition, "ENGINE_ALREADY_IN_SWARM"),

@@ -45,8 +45,8 @@ import aiohttp
 
 from zanepool_server import deadline
 from zanepool_server.drivers.swarm import fleet, networks
-from zanepool_server.drivers.swarm.containers import ENGINE_ID, MANAGED
-from zanepool_server.drivers.swarm.engine import CONNECT_TIMEOUT, REQUEST_CAP, Engine
+from zanepool_server.drivers.swarm.containers import ENGINE_ID, SERVICE_ID, is_managed
+from zanepool_server.drivers.swarm.engine import CONNECT_TIMEOUT, REQUEST_CAP, Engine, since_param
 from zanepool_server.drivers.swarm.errors import translate
 from zanepool_server.errors import ClusterUnavailable, NotFound, ZanePoolError
 from zanepool_server.model import ClusterEvent
@@ -58,7 +58,6 @@ if TYPE_CHECKING:
 READ_AHEAD = 256
 #: The resource collections of a pool: an id that starts like one of these is given in full.
 COLLECTIONS = frozenset({"containers", "nodes", "networks", "images", "volumes"})
-_SERVICE_ID = "com.docker.swarm.service.id"
 _LOCAL_ONLY = json.dumps({"scope": ["local"]})
 _STREAM_TIMEOUT = aiohttp.ClientTimeout(
     total=None, connect=CONNECT_TIMEOUT, sock_connect=CONNECT_TIMEOUT, sock_read=None
@@ -76,7 +75,7 @@ class SwarmEvents:
     async def watch(self, *, since_ns: int | None) -> AsyncIterator[ClusterEvent]:
         manager = self._driver.manager
         nodes, services = await fleet.gather_all(
-            [fleet.read_fleet(self._driver), manager.get("services")], _awaited
+            [fleet.read_fleet(self._driver), manager.get("services")], fleet.awaited
         )
         names = _Services(manager, services)
         # The manager's engine with every scope; the other engines with their local events.
@@ -85,7 +84,7 @@ class SwarmEvents:
             for n in nodes.engines.values()
             if n.engine is not manager and n.node_id != nodes.manager_node
         ]
-        params = {} if since_ns is None else {"since": f"{since_ns // 10**9}.{since_ns % 10**9:09d}"}
+        params = {} if since_ns is None else {"since": since_param(since_ns)}
         responses = await _open_all([(engine, params, scope) for engine, _, scope in sources])
         queue: asyncio.Queue[tuple[str, Raw] | BaseException] = asyncio.Queue(READ_AHEAD)
         pumps = [
@@ -108,10 +107,6 @@ class SwarmEvents:
             for pump in pumps:
                 pump.cancel()
             await asyncio.gather(*pumps, return_exceptions=True)
-
-
-async def _awaited(aw: Any) -> Any:
-    return await aw
 
 
 async def _open(engine: Engine, params: dict[str, str], scope: str | None) -> aiohttp.ClientResponse:
@@ -190,8 +185,7 @@ class _Services:
 
 
 def _managed_name(service: Raw) -> str | None:
-    spec = service.get("Spec") or {}
-    return str(spec["Name"]) if (spec.get("Labels") or {}).get(MANAGED) == "true" else None
+    return str(service["Spec"]["Name"]) if is_managed(service) else None
 
 
 async def _event(raw: Raw, node_id: str, names: _Services) -> ClusterEvent:
@@ -213,7 +207,7 @@ async def _resource(
 ) -> str:
     """Our resource name (relative to the pool) of what the event is about, or ""."""
     if kind == "container":
-        service_id = attributes.get(_SERVICE_ID)
+        service_id = attributes.get(SERVICE_ID)
         name = await names.managed(service_id) if service_id else None
         if name is not None:
             return f"containers/{name}"

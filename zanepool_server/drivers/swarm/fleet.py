@@ -31,11 +31,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from zanepool_server.drivers.swarm.engine import Engine
+from zanepool_server.drivers.swarm.nodes import not_found
 from zanepool_server.errors import (
     ClusterUnavailable,
     FailedPrecondition,
     InvalidArgument,
-    NotFound,
     ZanePoolError,
 )
 
@@ -78,7 +78,7 @@ class Fleet:
         if node_id in self.engines:
             return self.engines[node_id]
         if node_id not in self.members:
-            raise NotFound(f"node {node_id} is not in the swarm", reason="NODE_NOT_FOUND", metadata=meta)
+            raise not_found(node_id)
         if node_id in self.unreachable:
             cause = self.unreachable[node_id]
             raise ClusterUnavailable(
@@ -155,6 +155,11 @@ def check_driver(known: frozenset[str], driver: str, noun: str) -> None:
             reason=f"{noun.upper()}_DRIVER_NOT_FOUND",
             metadata={"driver": driver},
         )
+
+
+async def awaited(aw: Awaitable[Any]) -> Any:
+    """For ``gather_all`` over requests of different kinds: ``gather_all([...], awaited)``."""
+    return await aw
 
 
 async def gather_all(items: Iterable[T], call: Callable[[T], Awaitable[R]]) -> list[R]:

@@ -41,8 +41,15 @@ import aiohttp
 
 from zanepool_server import deadline
 from zanepool_server.drivers.swarm import parse
-from zanepool_server.drivers.swarm.containers import ENGINE_ID, Found, Kind, SwarmContainers
-from zanepool_server.drivers.swarm.engine import CONNECT_TIMEOUT, REQUEST_CAP, Engine
+from zanepool_server.drivers.swarm.containers import (
+    ENDED,
+    ENGINE_ID,
+    Found,
+    Kind,
+    SwarmContainers,
+    task_state,
+)
+from zanepool_server.drivers.swarm.engine import CONNECT_TIMEOUT, REQUEST_CAP, Engine, since_param
 from zanepool_server.drivers.swarm.errors import translate
 from zanepool_server.drivers.swarm.logframes import LogDecoder
 from zanepool_server.errors import ClusterUnavailable, NotFound, ZanePoolError
@@ -58,7 +65,6 @@ DRAIN_QUIET = 0.5
 DRAIN_MAX = 3.0
 #: A followed log the engine ended while the container seems to run: looked at again for this long.
 SETTLE = 3.0
-_ENDED_TASK = frozenset({"complete", "shutdown", "failed", "rejected", "remove", "orphaned"})
 _GONE = frozenset({ContainerState.EXITED, ContainerState.DEAD})
 
 Probe = Callable[[], Awaitable[bool]]
@@ -101,7 +107,7 @@ class SwarmLogs:
             "tail": str(tail) if tail else "all",
         }
         if since_ns is not None:
-            params["since"] = f"{since_ns // 1_000_000_000}.{since_ns % 1_000_000_000:09d}"
+            params["since"] = since_param(since_ns)
         decoder = LogDecoder(container_id, tty=source.info.tty, node_id=source.info.node_id)
         what = f"GET /{source.path}"
         response = await _open(source.engine, source.path, params, follow=follow)
@@ -164,7 +170,7 @@ class SwarmLogs:
                 task = await self._driver.manager.get(f"tasks/{task_id}")
             except NotFound:
                 return False
-            return str((task.get("Status") or {}).get("State", "")) not in _ENDED_TASK
+            return task_state(task) not in ENDED
 
         return alive
 

@@ -45,10 +45,6 @@ def not_found(node_id: str) -> NotFound:
     )
 
 
-#: What Docker says when a node it has just promoted is asked to change role again.
-RAFT_PENDING = "can't find manager in raft memberlist"
-
-
 class SwarmNodes:
     """NodeOps over a swarm manager."""
 
@@ -97,19 +93,7 @@ class SwarmNodes:
             spec["Availability"] = change.availability.value.lower()
         if change.role is not None:
             spec["Role"] = change.role.value.lower()
-        try:
-            await self._manager.request("POST", f"nodes/{node_id}/update", {"version": version}, spec)
-        except NotFound as exc:
-            # Docker answers 404 to a demotion while the node it promoted a moment ago has not
-            # joined raft yet (tens of seconds): the node exists, come back later.
-            if RAFT_PENDING not in exc.message:
-                raise
-            raise ClusterUnavailable(
-                f"node {node_id} cannot change role yet: it has not joined the managers' raft "
-                "since it was promoted; try again in a few seconds",
-                reason="RAFT_MEMBERSHIP_PENDING",
-                metadata={"node": node_id},
-            ) from exc
+        await self._manager.request("POST", f"nodes/{node_id}/update", {"version": version}, spec)
         return await self.get(node_id)
 
     async def join(self, engine: EngineSpec) -> NodeSummary:
