@@ -6,7 +6,7 @@ from zanepool.v1 import container_service_pb2 as cs
 from zanepool.v1 import container_service_pb2_grpc as cs_grpc
 from zanepool.v1 import resources_pb2 as pb
 from zanepool_server.api.convert_containers import container_out, spec_in
-from zanepool_server.api.convert_storage import list_args
+from zanepool_server.api.convert_storage import list_args, page_out
 from zanepool_server.api.status import Context, unary
 from zanepool_server.domain.containers import Containers
 from zanepool_server.errors import InvalidArgument
@@ -27,11 +27,7 @@ class ContainerServicer(cs_grpc.ContainerServiceServicer):
         self, request: cs.ListContainersRequest, context: Context
     ) -> cs.ListContainersResponse:
         page = await self._containers.list(**list_args(request))
-        return cs.ListContainersResponse(
-            containers=[container_out(i.pool.name, i.value) for i in page.items],
-            next_page_token=page.next_page_token,
-            unreachable=page.unreachable,
-        )
+        return cs.ListContainersResponse(**page_out(page, container_out, "containers"))
 
     @unary
     async def GetContainer(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from google.protobuf import timestamp_pb2
 
@@ -42,6 +43,16 @@ def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
     ts = timestamp_pb2.Timestamp()
     ts.FromDatetime(value)
     return ts
+
+
+def heartbeat() -> pb.Heartbeat:
+    """A stream's heartbeat: the time now."""
+    return pb.Heartbeat(time=timestamp(datetime.now(UTC)))
+
+
+def since_in(request: Any) -> int | None:
+    """A stream request's ``since_time`` in nanoseconds (None when unset; never negative)."""
+    return max(request.since_time.ToNanoseconds(), 0) if request.HasField("since_time") else None
 
 
 def driver_in(value: int, field: str = "pool.driver") -> Driver:

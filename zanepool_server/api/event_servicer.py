@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 from google.protobuf import timestamp_pb2
 
 from zanepool.v1 import event_service_pb2 as es
 from zanepool.v1 import event_service_pb2_grpc as es_grpc
-from zanepool.v1 import resources_pb2 as pb
+from zanepool_server.api.convert import heartbeat, since_in
 from zanepool_server.api.status import Context, streaming
 from zanepool_server.domain.watch import CLUSTER, Message, Watches, WatchRequest
 
@@ -19,9 +18,7 @@ _SOURCES = {CLUSTER: es.Event.SOURCE_CLUSTER}
 
 def response(message: Message) -> es.WatchEventsResponse:
     if message.event is None:
-        now = timestamp_pb2.Timestamp()
-        now.FromDatetime(datetime.now(UTC))
-        return es.WatchEventsResponse(heartbeat=pb.Heartbeat(time=now), cursor=message.cursor)
+        return es.WatchEventsResponse(heartbeat=heartbeat(), cursor=message.cursor)
     event = message.event.body
     return es.WatchEventsResponse(
         event=es.Event(
@@ -42,7 +39,7 @@ def _request(request: es.WatchEventsRequest) -> WatchRequest:
     return WatchRequest(
         parent=request.parent,
         filter_text=request.filter,
-        since_ns=max(request.since_time.ToNanoseconds(), 0) if request.HasField("since_time") else None,
+        since_ns=since_in(request),
         resume_token=request.resume_token,
     )
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
-
-from google.protobuf import timestamp_pb2
 
 from zanepool.v1 import log_service_pb2 as ls
 from zanepool.v1 import log_service_pb2_grpc as ls_grpc
-from zanepool.v1 import resources_pb2 as pb
+from zanepool_server.api.convert import heartbeat, since_in
+from zanepool_server.api.convert_storage import node_name
 from zanepool_server.api.status import Context, streaming
 from zanepool_server.domain.logs import LogRequest, Logs, Message, SourceChange
 from zanepool_server.model import LogLine, LogStream
@@ -21,17 +19,6 @@ _STREAMS = {
     LogStream.STDERR: ls.LogEntry.STREAM_STDERR,
     LogStream.TTY: ls.LogEntry.STREAM_TTY,
 }
-
-
-def _now() -> timestamp_pb2.Timestamp:
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(datetime.now(UTC))
-    return ts
-
-
-def _entry(pool: str, line: LogLine) -> Any:
-    """A LogEntry as plain values: upb builds a message from a dict in one go (the fastest way)."""
-    return _Entries(pool).entry(line)
 
 
 class _Entries:
@@ -47,7 +34,7 @@ class _Entries:
         if names is None:
             names = self._names[line.source, line.node_id] = (
                 f"{self._pool}/containers/{line.source}",
-                _node(self._pool, line.node_id),
+                node_name(self._pool, line.node_id),
             )
         seconds, nanos = divmod(line.ts_ns, 1_000_000_000)
         return {
@@ -62,14 +49,14 @@ class _Entries:
 def response(message: Message) -> ls.StreamLogsResponse:
     pool, body = message.pool.name, message.body
     if isinstance(body, LogLine):
-        return ls.StreamLogsResponse(entry=_entry(pool, body), cursor=message.cursor)
+        return ls.StreamLogsResponse(entry=_Entries(pool).entry(body), cursor=message.cursor)
     if isinstance(body, list):
         batch: Any = {"entries": list(map(_Entries(pool).entry, body))}
         return ls.StreamLogsResponse(batch=batch, cursor=message.cursor)
     if isinstance(body, SourceChange):
         change = ls.LogSourceChange(
             container=f"{pool}/containers/{body.source}",
-            node=_node(pool, body.node_id),
+            node=node_name(pool, body.node_id),
             change=ls.LogSourceChange.CHANGE_JOINED if body.joined else ls.LogSourceChange.CHANGE_LEFT,
             message=body.message,
         )
@@ -79,11 +66,7 @@ def response(message: Message) -> ls.StreamLogsResponse:
             dropped_lines=body.dropped, containers=sorted(f"{pool}/containers/{s}" for s in body.sources)
         )
         return ls.StreamLogsResponse(gap=gap, cursor=message.cursor)
-    return ls.StreamLogsResponse(heartbeat=pb.Heartbeat(time=_now()), cursor=message.cursor)
-
-
-def _node(pool: str, node_id: str) -> str:
-    return f"{pool}/nodes/{node_id}" if node_id else ""
+    return ls.StreamLogsResponse(heartbeat=heartbeat(), cursor=message.cursor)
 
 
 class LogServicer(ls_grpc.LogServiceServicer):
@@ -94,12 +77,11 @@ class LogServicer(ls_grpc.LogServiceServicer):
     async def StreamLogs(
         self, request: ls.StreamLogsRequest, context: Context
     ) -> AsyncIterator[ls.StreamLogsResponse]:
-        since = max(request.since_time.ToNanoseconds(), 0) if request.HasField("since_time") else None
         stream = self._logs.stream(
             LogRequest(
                 parent=request.parent,
                 filter_text=request.filter,
-                since_ns=since,
+                since_ns=since_in(request),
                 tail=request.tail_lines,
                 follow=request.follow,
                 timestamps=request.timestamps,

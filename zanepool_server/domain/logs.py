@@ -168,7 +168,7 @@ class Logs:
             resumed_ns=cursor.made_ns,
         )
         if only is None:
-            chosen = [c for c in await driver.containers.list() if _wanted(pool, c, expr, None)]
+            chosen = [c for c in await driver.containers.list() if _wanted(pool, c, expr)]
         else:  # one container: looked up alone, not by listing the pool
             try:
                 chosen = [await driver.containers.get(only)]
@@ -305,13 +305,13 @@ class Logs:
 
     @staticmethod
     def _joins(sub: _Subscription, container: ContainerInfo, expr: Expr | None) -> bool:
-        if container.state is not ContainerState.RUNNING or not _wanted(sub.pool, container, expr, None):
-            return False
         reader = sub.readers.get(container.container_id)
-        if reader is None:
-            return True
         # Read already: again only for a new run, once the reader of the last one is done.
-        return reader.done() and sub.runs.get(container.container_id) != container.start_time
+        if reader is not None and (
+            not reader.done() or sub.runs.get(container.container_id) == container.start_time
+        ):
+            return False
+        return container.state is ContainerState.RUNNING and _wanted(sub.pool, container, expr)
 
     async def _deliver(self, sub: _Subscription, request: LogRequest) -> AsyncIterator[Message]:
         batch = request.max_batch if request.max_batch > 1 else 0
@@ -445,9 +445,7 @@ def _parse_parent(parent: str) -> tuple[str, str | None]:
     return validation.pool_name(parent, "parent"), None
 
 
-def _wanted(pool: Pool, container: ContainerInfo, expr: Expr | None, only: str | None) -> bool:
-    if only is not None:
-        return container.container_id == only
+def _wanted(pool: Pool, container: ContainerInfo, expr: Expr | None) -> bool:
     return matches(expr, lambda f, k: _column(pool, container, f, k))
 
 

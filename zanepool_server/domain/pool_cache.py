@@ -36,7 +36,6 @@ class PoolCache:
         self._ready = False
         self._heard = 0.0
         self._task: asyncio.Task[None] | None = None
-        self.loaded = asyncio.Event()
 
     @property
     def ready(self) -> bool:
@@ -62,7 +61,6 @@ class PoolCache:
                     self._pools = {p.pool_id: p for p in pools}
                     self._heard = time.monotonic()
                     self._ready = True
-                    self.loaded.set()
                     delay = 0.2
                     log.info("pool cache loaded", extra={"pools": len(pools)})
                     async for change in changes:
@@ -72,7 +70,6 @@ class PoolCache:
             except ZanePoolError as exc:
                 log.warning("pool cache paused, retrying in %.1fs: %s", delay, exc.message)
             self._ready = False
-            self.loaded.clear()
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
@@ -214,6 +214,9 @@ class _Kind:
 
     collection: str  # "images"
     noun: str  # "image"
+    #: The driver's operations on this kind, and an item's key within its pool.
+    ops: Callable[[ClusterDriver], Any]
+    key: Callable[[Any], str]
 
     def name(self, pool: Pool, key: str) -> str:
         return f"{pool.name}/{self.collection}/{key}"
@@ -228,23 +231,16 @@ class _Children(Generic[T]):
     def __init__(self, pools: Pools) -> None:
         self._pools = pools
 
-    def _ops(self, driver: ClusterDriver) -> Any:
-        raise NotImplementedError
-
-    @staticmethod
-    def _key(item: T) -> str:
-        raise NotImplementedError
-
     async def list(
         self, *, parent: str, filter_text: str, order_by: str, page_size: int, page_token: str
     ) -> Page[T]:
         async def read(pool: Pool) -> Sequence[T]:
-            return list(await self._ops(self._pools.driver(pool)).list())
+            return list(await self.kind.ops(self._pools.driver(pool)).list())
 
         return await list_children(
             self._pools.targets,
             read,
-            lambda pool, item: self.kind.name(pool, self._key(item)),
+            lambda pool, item: self.kind.name(pool, self.kind.key(item)),
             self.columns,
             kind=self.kind.collection,
             parent=parent,
@@ -262,11 +258,11 @@ class _Children(Generic[T]):
         """A resource name -> its pool, the pool's operations for this kind, and its key."""
         pool_id, key = parse_child_name(name, self.kind.collection)
         pool = await self._pools.get(pool_id)
-        return pool, self._ops(self._pools.driver(pool)), key
+        return pool, self.kind.ops(self._pools.driver(pool)), key
 
     async def _parent(self, parent: str) -> tuple[Pool, Any]:
         pool = await self._pools.get(validation.pool_name(parent, "parent"))
-        return pool, self._ops(self._pools.driver(pool))
+        return pool, self.kind.ops(self._pools.driver(pool))
 
     async def _create(
         self, parent: str, item_id: str, spec: S, node: str, *, validate_only: bool
@@ -300,15 +296,8 @@ class _Children(Generic[T]):
 
 
 class Images(_Children[ImageInfo]):
-    kind = _Kind("images", "image")
+    kind = _Kind("images", "image", lambda driver: driver.images, lambda item: item.image_key)
     columns = IMAGE_COLUMNS
-
-    def _ops(self, driver: ClusterDriver) -> Any:
-        return driver.images
-
-    @staticmethod
-    def _key(item: ImageInfo) -> str:
-        return item.image_key
 
     async def pull(
         self, parent: str, reference: str, node: str, credentials: Credentials
@@ -324,15 +313,8 @@ class Images(_Children[ImageInfo]):
 
 
 class Volumes(_Children[VolumeInfo]):
-    kind = _Kind("volumes", "volume")
+    kind = _Kind("volumes", "volume", lambda driver: driver.volumes, lambda item: item.volume_key)
     columns = VOLUME_COLUMNS
-
-    def _ops(self, driver: ClusterDriver) -> Any:
-        return driver.volumes
-
-    @staticmethod
-    def _key(item: VolumeInfo) -> str:
-        return item.volume_key
 
     async def create(
         self, parent: str, volume_id: str, spec: VolumeSpec, node: str, *, validate_only: bool
@@ -344,15 +326,8 @@ class Volumes(_Children[VolumeInfo]):
 
 
 class Networks(_Children[NetworkInfo]):
-    kind = _Kind("networks", "network")
+    kind = _Kind("networks", "network", lambda driver: driver.networks, lambda item: item.network_key)
     columns = NETWORK_COLUMNS
-
-    def _ops(self, driver: ClusterDriver) -> Any:
-        return driver.networks
-
-    @staticmethod
-    def _key(item: NetworkInfo) -> str:
-        return item.network_key
 
     async def create(
         self, parent: str, network_id: str, spec: NetworkSpec, node: str, *, validate_only: bool

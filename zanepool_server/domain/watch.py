@@ -254,11 +254,11 @@ class Watches:
             if isinstance(item, Gap):
                 raise sub.resumable(_too_slow(sub.mailbox.capacity))
             if item is not None and item.position is not None:
-                _advance(sub.cursor, item.source, item.position)
+                sub.cursor.advance(item.source, item.position, sub.cursor.made_ns)
             if not len(sub.mailbox) and not sub.mailbox.dropped_total:
                 # Everything handled so far has been sent or filtered out: the cursor covers it.
                 for source, position in sub.handled.items():
-                    _advance(sub.cursor, source, position)
+                    sub.cursor.advance(source, position, sub.cursor.made_ns)
             yield Message(None if item is None else item.event, sub.token())
 
     def _start(self, sub: _Watch, source: str, history: bool) -> tuple[int | None, Position | None]:
@@ -484,7 +484,8 @@ class Watches:
         """The cluster's history since ``since`` from a watch of this watcher's own, until it
         reaches the live feed (an event the tap holds) or goes quiet."""
         history = driver.events.watch(since_ns=since)
-        held: set[Hashable] = set()
+        held: set[Hashable] = set()  # the keys of the live events staged so far
+        seen = 0  # how many staged events ``held`` has taken in
         wait = CATCHUP_FIRST
         try:
             while not tap.done:
@@ -495,8 +496,9 @@ class Watches:
                     return
                 wait = CATCHUP_IDLE
                 item = _from_cluster(pool, event)
-                if len(held) < len(tap.staged):
-                    held.update(_key(e) for e in tap.staged)
+                staged = tap.staged  # only grows until the tap goes live, after this catch-up
+                held.update(_key(e) for e in staged[seen:])
+                seen = len(staged)
                 if item.key in held:
                     return  # the rest is in the live feed
                 if after is not None and item.position is not None and item.position <= after:
@@ -530,12 +532,6 @@ async def _room_for_history(mailbox: Mailbox[Any]) -> bool:
         else:
             await asyncio.sleep(0.01)
     return not mailbox.closed
-
-
-def _advance(cursor: Cursor, source: str, position: Position) -> None:
-    held = cursor.after(source)
-    if held is None or position > held:
-        cursor.advance(source, position, cursor.made_ns)
 
 
 def _too_slow(capacity: int) -> ResourceExhausted:
