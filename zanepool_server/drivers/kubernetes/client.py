@@ -10,7 +10,8 @@ caller reads as it comes (a watch, a followed log).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import contextlib
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -19,7 +20,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 
 from zanepool_server import deadline
 from zanepool_server.drivers.kubernetes import config
-from zanepool_server.drivers.kubernetes.errors import api_error, not_kubernetes, translate
+from zanepool_server.drivers.kubernetes.errors import not_kubernetes, translate
 from zanepool_server.errors import AlreadyExists, NotFound
 from zanepool_server.model import Credentials
 
@@ -55,28 +56,24 @@ class Kube:
         body: Any = None,
         *,
         merge_patch: bool = False,
-        cap: float = REQUEST_CAP,
     ) -> Doc:
-        """One request answering a JSON object, bounded by the call's deadline and ``cap``."""
-        if self._closed:
-            raise RuntimeError("the API server connection is closed")
+        """One request answering a JSON object, bounded by the call's deadline and ``REQUEST_CAP``."""
         headers = {"Accept": "application/json"}
         if merge_patch:
             headers["Content-Type"] = "application/merge-patch+json"
         what = f"{method} {url}"
-        with translate(self.endpoint, what):
-            async with asyncio.timeout(deadline.remaining(cap)):
-                answer = await self._api.call_api(
-                    url,
-                    method,
-                    query_params=dict(query or {}),
-                    header_params=headers,
-                    body=body,
-                    response_types_map=_JSON,
-                    auth_settings=["BearerToken"],
-                    _return_http_data_only=True,
-                    _request_timeout=_TIMEOUT,
-                )
+        async with self._bounded(what):
+            answer = await self._api.call_api(
+                url,
+                method,
+                query_params=dict(query or {}),
+                header_params=headers,
+                body=body,
+                response_types_map=_JSON,
+                auth_settings=["BearerToken"],
+                _return_http_data_only=True,
+                _request_timeout=_TIMEOUT,
+            )
         if not isinstance(answer, dict):
             raise not_kubernetes(self.endpoint, what, f"the answer is not a JSON object: {answer!s:.100}")
         return answer
@@ -127,34 +124,41 @@ class Kube:
         by the call's deadline), for the caller to read and close; ``read_timeout`` bounds
         each read of the body (None: a watch or followed log may be silent for long). An
         error answer raises its domain error."""
-        if self._closed:
-            raise RuntimeError("the API server connection is closed")
         what = f"GET {url}"
         timeout = aiohttp.ClientTimeout(
             total=None, connect=CONNECT_TIMEOUT, sock_connect=CONNECT_TIMEOUT, sock_read=read_timeout
         )
+        async with self._bounded(what):
+            response: Any = await self._api.call_api(
+                url,
+                "GET",
+                query_params=dict(query or {}),
+                header_params={"Accept": accept},
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _request_timeout=timeout,
+            )
+            if not isinstance(response, aiohttp.ClientResponse):
+                raise TypeError(f"the client answered {type(response).__name__}, not a response")
+            if response.status < 300:
+                return response
+            try:
+                body = await response.read()
+            finally:
+                response.close()
+            failure = ApiException(status=response.status, reason=response.reason)
+            failure.body = body
+            raise failure  # translate makes it the domain error
+
+    @contextlib.asynccontextmanager
+    async def _bounded(self, what: str) -> AsyncIterator[None]:
+        """The frame of one request: refused once closed, bounded by the call's deadline and
+        ``REQUEST_CAP``, its failures translated to domain errors."""
+        if self._closed:
+            raise RuntimeError("the API server connection is closed")
         with translate(self.endpoint, what):
             async with asyncio.timeout(deadline.remaining(REQUEST_CAP)):
-                response: Any = await self._api.call_api(
-                    url,
-                    "GET",
-                    query_params=dict(query or {}),
-                    header_params={"Accept": accept},
-                    auth_settings=["BearerToken"],
-                    _preload_content=False,
-                    _request_timeout=timeout,
-                )
-                if not isinstance(response, aiohttp.ClientResponse):
-                    raise TypeError(f"the client answered {type(response).__name__}, not a response")
-                if response.status < 300:
-                    return response
-                try:
-                    body = await response.read()
-                finally:
-                    response.close()
-        failure = ApiException(status=response.status, reason=response.reason)
-        failure.body = body
-        raise api_error(failure, self.endpoint, what)
+                yield
 
     async def aclose(self) -> None:
         if not self._closed:

@@ -196,11 +196,12 @@ class KubeContainers:
                         reason=failure,
                         metadata={"container": info.container_id},
                     )
-                if pods.unschedulable(pod):
+                unplaced = pods.unschedulable(pod)
+                if unplaced:
                     unplaced_since = unplaced_since or time.monotonic()
                     if time.monotonic() - unplaced_since >= PLACEMENT_GRACE:
                         raise FailedPrecondition(
-                            f"no node can run container {info.container_id}: {pods.unschedulable(pod)}",
+                            f"no node can run container {info.container_id}: {unplaced}",
                             reason="NO_SUITABLE_NODE",
                             metadata={"container": info.container_id},
                         )
@@ -217,13 +218,18 @@ class KubeContainers:
 
     async def _undone(self, undo: Callable[[], Awaitable[Any]]) -> None:
         """Run ``undo`` to its end with time of its own, even when the call is cancelled; its
-        own failure is not reported (the caller needs the original error)."""
+        own failure is not reported (the caller needs the original error), and is dropped in the
+        task itself: a caller cancelled meanwhile never reads it."""
+
+        async def run() -> None:
+            with contextlib.suppress(ZanePoolError):
+                await undo()
+
         with deadline.detached(UNDO_CAP):
-            task = asyncio.ensure_future(undo())  # the task keeps the detached deadline
+            task = asyncio.ensure_future(run())  # the task keeps the detached deadline
         self._undoing.add(task)
         task.add_done_callback(self._undoing.discard)
-        with contextlib.suppress(ZanePoolError):
-            await asyncio.shield(task)
+        await asyncio.shield(task)
 
     # --- start, stop, restart ----------------------------------------------------------------
 

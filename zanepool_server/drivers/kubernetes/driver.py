@@ -20,7 +20,6 @@ read from the pod log endpoint (``logs``); events are the cluster's Event object
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any, cast
 
 from zanepool_server.drivers.base import (
@@ -100,7 +99,7 @@ class KubernetesDriver:
     def _check_version(self, version: dict[str, Any]) -> None:
         if not version.get("gitVersion"):
             raise not_kubernetes(self.endpoint, "GET /version", "no gitVersion in its answer")
-        minor = re.sub(r"\D", "", str(version.get("minor", "")))
+        minor = parse.version_number(version, "minor")
         self._minor = int(minor) if minor else self._minor
 
     async def server_minor(self) -> int:

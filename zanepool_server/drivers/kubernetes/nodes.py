@@ -128,6 +128,11 @@ class KubeNodes:
         return await self._kube.items("/api/v1/pods", _on_node(node_id))
 
     async def update(self, node_id: str, change: NodeChange) -> NodeSummary:
+        await self._apply(node_id, change)
+        return await self.get(node_id)
+
+    async def _apply(self, node_id: str, change: NodeChange) -> None:
+        """Patch the node to ``change`` (against the node as read), then drain it if asked."""
         for attempt in range(1, UPDATE_ATTEMPTS + 1):
             raw = await self._raw(node_id)
             current = parse.node(raw, [])
@@ -160,7 +165,6 @@ class KubeNodes:
                 raise not_found(node_id) from exc
         if change.availability is NodeAvailability.DRAIN:
             await self._drain(node_id)
-        return await self.get(node_id)
 
     async def join(self, engine: EngineSpec) -> NodeSummary:
         raise FailedPrecondition(
@@ -172,16 +176,16 @@ class KubeNodes:
         )
 
     async def remove(self, node_id: str, *, force: bool, drain: bool) -> None:
-        node = await self.get(node_id)
-        if node.state is NodeState.READY and not force:
+        state = parse.node(await self._raw(node_id), []).state
+        if state is NodeState.READY and not force:
             raise FailedPrecondition(
                 f"node {node_id} is Ready: its kubelet would register it again at once; stop the "
                 "kubelet first, or pass force",
                 reason="NODE_NOT_DOWN",
-                metadata={"node": node_id, "state": node.state.value},
+                metadata={"node": node_id, "state": state.value},
             )
         if drain:
-            await self.update(node_id, NodeChange(availability=NodeAvailability.DRAIN))
+            await self._apply(node_id, NodeChange(availability=NodeAvailability.DRAIN))
         try:
             await self._kube.request("DELETE", path("api", "v1", "nodes", node_id))
         except NotFound as exc:

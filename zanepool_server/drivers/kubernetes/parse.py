@@ -228,10 +228,16 @@ def _distinct(values: Iterable[str]) -> str:
     return ", ".join(sorted({v for v in values if v}))
 
 
+def version_number(version: Doc, part: str) -> str:
+    """The digits of one part (``major``, ``minor``) of ``/version``: some providers write the
+    minor as ``27+``; "" when it has none."""
+    return re.sub(r"\D", "", str(version.get(part, "")))
+
+
 def api_version(version: Doc) -> str:
-    """``major.minor`` from ``/version`` (some providers write the minor as ``27+``)."""
-    major = re.sub(r"\D", "", str(version.get("major", "")))
-    minor = re.sub(r"\D", "", str(version.get("minor", "")))
+    """``major.minor`` from ``/version``."""
+    major = version_number(version, "major")
+    minor = version_number(version, "minor")
     return f"{major}.{minor}" if major and minor else ""
 
 

@@ -51,8 +51,6 @@ _RESTART_IN = {
     "on-failure": "OnFailure",
     "no": "Never",
 }
-# A container waiting for one of these is still on its way to running.
-_STARTING = frozenset({"ContainerCreating", "PodInitializing"})
 
 
 def container_key(namespace: str, pod: str, container: str) -> str:
@@ -67,7 +65,7 @@ def split_container_key(value: str) -> tuple[str, str, str]:
 def owner(pod: Doc) -> str:
     """``Kind/name`` of the pod's controller (else its first owner); "" for a bare pod."""
     refs = [r for r in dig(pod, "metadata").get("ownerReferences") or () if isinstance(r, dict)]
-    chosen = next((r for r in refs if r.get("controller")), refs[0] if refs else None)
+    chosen = controller(pod) or (refs[0] if refs else None)
     return f"{chosen.get('kind', '')}/{chosen.get('name', '')}" if chosen else ""
 
 
@@ -226,10 +224,6 @@ def unschedulable(pod: Doc) -> str:
         if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
             return str(condition.get("message") or condition.get("reason") or "unschedulable")
     return ""
-
-
-def is_starting(reason: str) -> bool:
-    return not reason or reason in _STARTING
 
 
 # --- CreateContainer -------------------------------------------------------------------------
