@@ -164,6 +164,23 @@ def throughput_comparison(
     return comp, record
 
 
+def latency_comparisons(
+    key: str, group: str, kind: str, goal: Goal
+) -> tuple[list[Comparison], Callable[..., None]]:
+    """The p50 and the mean (ms) of ``group``, keyed ``<key>_p50`` and ``<key>_mean``, and the
+    function recording a round of both sides."""
+    p50 = Comparison(f"{key}_p50", group, "p50", "ms", kind, goal)
+    mean = Comparison(f"{key}_mean", group, "mean", "ms", kind, goal)
+
+    def record(b: Latency, s: Latency) -> None:
+        p50.baseline.add(b.p50 * 1e3, b.calls, b.cpu)
+        p50.subject.add(s.p50 * 1e3, s.calls, s.cpu)
+        mean.baseline.add(b.mean * 1e3, b.calls, b.cpu)
+        mean.subject.add(s.mean * 1e3, s.calls, s.cpu)
+
+    return [p50, mean], record
+
+
 async def run(opts: Options, context: dict[str, Any]) -> list[Comparison]:
     """Set up, measure, tear down; ``context`` receives what the JSON should say about the run."""
     tb = load()
@@ -297,22 +314,16 @@ async def measure(
 
     # 3. GetPool(FULL): sequential latency against the same engine reads made directly.
     say(f"GetPool FULL: {opts.rounds} x 2 rounds of {opts.latency_seconds:g} s, sequential")
-    kind = "aiodocker direct"
-    p50 = Comparison("get_pool_full_p50", "GetPool FULL", "p50", "ms", kind, Goal("<=", 1.3))
-    mean = Comparison("get_pool_full_mean", "GetPool FULL", "mean", "ms", kind, Goal("<=", 1.3))
-
-    def record_latency(b: Latency, s: Latency) -> None:
-        p50.baseline.add(b.p50 * 1e3, b.calls, b.cpu)
-        p50.subject.add(s.p50 * 1e3, s.calls, s.cpu)
-        mean.baseline.add(b.mean * 1e3, b.calls, b.cpu)
-        mean.subject.add(s.mean * 1e3, s.calls, s.cpu)
+    full, record_latency = latency_comparisons(
+        "get_pool_full", "GetPool FULL", "aiodocker direct", Goal("<=", 1.3)
+    )
 
     real_full: Call = lambda: real_stub.GetPool(get_full, timeout=CALL_TIMEOUT)  # noqa: E731
     for _ in range(10):
         await engine.read()
         await real_full()
     await interleaved(opts.rounds, timed(engine.read, direct_cpu), timed(real_full, real_cpu), record_latency)
-    comparisons += [p50, mean]
+    comparisons += full
     return comparisons
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import grpc
 
 from bench import servers
-from bench.cli import Round, drop_database, interleaved, run_and_report, say
+from bench.cli import Round, drop_database, interleaved, latency_comparisons, run_and_report, say
 from bench.load import CpuMeter, Latency, latency
 from bench.procs import ROOT, Child, cpu_seconds
 from bench.report import Comparison, Goal
@@ -272,12 +272,13 @@ async def run(opts: Options, context: dict[str, Any]) -> list[Comparison]:
                 ps.RegisterPoolRequest(pool_id="crosspool-1", pool=first), timeout=30
             )
 
-            check(await one.list_every_pool(), 1, opts.containers, "1 pool")
+            alone = await one.list_every_pool()
+            check(alone, 1, opts.containers, "1 pool")
             listed = await many.list_every_pool()
             check(listed, opts.pools, opts.containers, f"{opts.pools} pools")
             context |= {
                 "answer_bytes": {
-                    "one_pool": (await one.list_every_pool()).ByteSize(),
+                    "one_pool": alone.ByteSize(),
                     "pools": listed.ByteSize(),
                 },
                 "engines": [e.endpoint for e in bare],
@@ -316,16 +317,8 @@ async def measure(
     pids: Sequence[int | None],
     context: dict[str, Any],
 ) -> list[Comparison]:
-    kind = "1 pool"
     group = f"ListContainers pools/- {opts.pools} pools"
-    p50 = Comparison("crosspool_list_containers_p50", group, "p50", "ms", kind, Goal("<=", 1.5))
-    mean = Comparison("crosspool_list_containers_mean", group, "mean", "ms", kind, Goal("<=", 1.5))
-
-    def record(b: Latency, s: Latency) -> None:
-        p50.baseline.add(b.p50 * 1e3, b.calls, b.cpu)
-        p50.subject.add(s.p50 * 1e3, s.calls, s.cpu)
-        mean.baseline.add(b.mean * 1e3, b.calls, b.cpu)
-        mean.subject.add(s.mean * 1e3, s.calls, s.cpu)
+    comparisons, record = latency_comparisons("crosspool_list_containers", group, "1 pool", Goal("<=", 1.5))
 
     # The engines answer the pools' reads on the same cores: their CPU is counted too.
     engine_cpu: dict[str, list[float]] = {"1 pool": [0.0, 0.0], f"{opts.pools} pools": [0.0, 0.0]}
@@ -353,7 +346,7 @@ async def measure(
     context["engines_cpu_us_per_call"] = per_call
     context["cpus"] = os.cpu_count()
     say(f"engines' CPU µs per call (dockerd of the pools read): {per_call}; {os.cpu_count()} CPUs")
-    return [p50, mean]
+    return comparisons
 
 
 def main(argv: Sequence[str]) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import importlib
 from typing import Any
 
 import aiodocker
 import aiohttp
+
+# The API version and connect timeout the driver pins (aiodocker would otherwise ask the engine first).
+from zanepool_server.drivers.swarm.engine import API_VERSION, CONNECT_TIMEOUT
 
 #: What SwarmDriver.snapshot reads, concurrently, for every FULL view.
 READS: tuple[tuple[str, dict[str, Any] | None], ...] = (
@@ -17,21 +18,6 @@ READS: tuple[tuple[str, dict[str, Any] | None], ...] = (
     ("nodes", None),
     ("tasks", {"filters": '{"desired-state":["running"]}'}),
 )
-
-
-def _driver_setting(name: str, default: Any) -> Any:
-    """The Swarm driver's own setting, wherever the driver keeps it (it moves as it grows)."""
-    for module in ("zanepool_server.drivers.swarm.engine", "zanepool_server.drivers.swarm"):
-        with contextlib.suppress(ImportError):
-            value = getattr(importlib.import_module(module), name, None)
-            if value is not None:
-                return value
-    return default
-
-
-#: Pinned like the driver pins it (aiodocker would otherwise ask the engine first).
-API_VERSION: str = _driver_setting("API_VERSION", "v1.41")
-CONNECT_TIMEOUT: float = _driver_setting("CONNECT_TIMEOUT", 5.0)
 
 
 class DirectEngine:

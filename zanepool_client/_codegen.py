@@ -72,11 +72,7 @@ def field_type(field: FieldDescriptor) -> str:
             single += f" | {EXTRA[field.message_type.full_name]}"
     else:
         single = SCALARS.get(field.type, "int")
-    return f"Iterable[{single}]" if _repeated(field) else single
-
-
-def _repeated(field: FieldDescriptor) -> bool:
-    return bool(field.is_repeated)
+    return f"Iterable[{single}]" if field.is_repeated else single
 
 
 def resource_pick(output: descriptor.Descriptor) -> str:
@@ -84,13 +80,13 @@ def resource_pick(output: descriptor.Descriptor) -> str:
     fields = list(output.fields)
     if not fields:
         return "lambda _: None"
-    if len(fields) == 1 and fields[0].message_type is not None and not _repeated(fields[0]):
+    if len(fields) == 1 and fields[0].message_type is not None and not fields[0].is_repeated:
         return f"lambda r: r.{fields[0].name}"
     return "lambda r: r"
 
 
 def items_pick(output: descriptor.Descriptor) -> str:
-    (items,) = [f for f in output.fields if _repeated(f) and f.message_type is not None]
+    (items,) = [f for f in output.fields if f.is_repeated and f.message_type is not None]
     return f"lambda r: r.{items.name}"
 
 
@@ -128,7 +124,7 @@ def generate() -> str:
             attr = snake(method.name)
             if method.server_streaming:
                 api_lines.append(f"    {attr} = streamed({constant}, {sig})")
-            elif is_paged_method(method):
+            elif is_paged(req, resp):
                 api_lines.append(f"    {attr} = paged({constant}, {sig}, {items_pick(resp)})")
                 api_lines.append(f"    {attr}_page = unary({constant}, {sig}, lambda r: r)")
             else:
@@ -162,11 +158,6 @@ def keyword_set(method: descriptor.MethodDescriptor) -> tuple[tuple[str, str], .
     """The method's keywords: the request fields with their types, then the options' TypedDict."""
     options = "StreamOptions" if method.server_streaming else "CallOptions"
     return (*((f.name, field_type(f)) for f in method.input_type.fields), ("", options))
-
-
-def is_paged_method(method: descriptor.MethodDescriptor) -> bool:
-    """A List RPC: page_token in, next_page_token out (as methods.is_paged)."""
-    return is_paged(method.input_type, method.output_type)
 
 
 def _types(svc: descriptor.ServiceDescriptor) -> list[descriptor.Descriptor]:

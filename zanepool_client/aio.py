@@ -13,7 +13,6 @@ from google.protobuf.message import Message
 from zanepool_client import paging
 from zanepool_client.base import ClientCore
 from zanepool_client.config import Settings, TlsConfig
-from zanepool_client.errors import ClientClosedError
 from zanepool_client.methods import Call
 from zanepool_client.retry import Attempts
 from zanepool_client.streams import Resumer
@@ -42,8 +41,7 @@ class AsyncCalls(ClientCore[grpc.aio.Channel]):
                 await self.channel.close()
 
     async def __aenter__(self) -> Self:
-        if self.closed:
-            raise ClientClosedError("the client is closed; make a new one")
+        self._check_open()
         return self
 
     async def __aexit__(

@@ -39,9 +39,12 @@ class ClientCore(Generic[ChannelT]):
         client._owns_channel = True
         return client
 
-    def _invoke(self, call: Call) -> Any:
+    def _check_open(self) -> None:
         if self.closed:
             raise ClientClosedError("the client is closed; make a new one")
+
+    def _invoke(self, call: Call) -> Any:
+        self._check_open()
         run = {Kind.UNARY: self._unary, Kind.PAGED: self._paged, Kind.STREAM: self._stream}[call.kind]
         return run(call)
 

@@ -129,13 +129,8 @@ class Method(Generic[P, A, S]):
         bound.__doc__ = f"Calls {self.rpc.path}."
         return bound
 
-    @property
-    def name(self) -> str:
-        rpc = self.rpc
-        paging = self.kind is Kind.UNARY and is_paged(
-            rpc.request_type.DESCRIPTOR, rpc.response_type.DESCRIPTOR
-        )
-        return snake(rpc.name) + ("_page" if paging else "")
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
 
 
 def unary(

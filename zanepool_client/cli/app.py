@@ -187,7 +187,7 @@ def parser() -> argparse.ArgumentParser:
     create.set_defaults(command=[])  # the words after --: the command and its arguments
     _name(_command(containers, "start", c.one("start_container"), "start a container"), "containers")
     for verb, method in (("stop", "stop_container"), ("restart", "restart_container")):
-        sub = _command(containers, verb, c.containers_stop(method), f"{verb} a container")
+        sub = _command(containers, verb, c.one(method, "timeout_seconds"), f"{verb} a container")
         _name(sub, "containers")
         sub.add_argument("--timeout-seconds", type=int, help="wait this long after SIGTERM")
     delete = _command(containers, "delete", c.deleting("delete_container", "force"), "delete a container")

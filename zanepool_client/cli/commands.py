@@ -45,11 +45,12 @@ def listing(kind: str, method: str) -> Any:
     return run
 
 
-def one(method: str, **fixed: Any) -> Any:
-    """A command that calls ``method`` with NAME and prints the resource it returns."""
+def one(method: str, *flags: str) -> Any:
+    """A command that calls ``method`` with NAME (and ``flags``) and prints the resource it returns."""
 
     def run(client: Client, args: Args) -> str:
-        return output.render_one(getattr(client, method)(name=args.name, **fixed), args.output)
+        done = getattr(client, method)(name=args.name, **{f: getattr(args, f) for f in flags})
+        return output.render_one(done, args.output)
 
     return run
 
@@ -206,14 +207,6 @@ def _port(spec: str) -> pb.PortMapping:
         raise argparse.ArgumentTypeError(f"{spec!r} is not [HOST:]CONTAINER[/PROTOCOL]") from None
 
 
-def containers_stop(method: str) -> Any:
-    def run(client: Client, args: Args) -> str:
-        done = getattr(client, method)(name=args.name, timeout_seconds=args.timeout_seconds)
-        return output.render_one(done, args.output)
-
-    return run
-
-
 def images_pull(client: Client, args: Args) -> str:
     pulled = client.pull_image(parent=args.parent, image=args.image, node=args.node)
     return output.render(pulled.images, "zanepool.v1.Image", args.output)
@@ -242,10 +235,6 @@ def networks_create(client: Client, args: Args) -> str:
     return output.render_one(made, args.output)
 
 
-def _since(args: Args) -> Any:
-    return args.since  # a datetime (parsed by argparse) or None
-
-
 #: Lines per message when printing text (JSON and YAML print each message, so one line each,
 #: with its own cursor).
 LOG_BATCH = 1000
@@ -255,7 +244,7 @@ def logs(client: Client, args: Args, out: IO[str]) -> None:
     stream = client.stream_logs(
         parent=args.parent,
         filter=args.filter,
-        since_time=_since(args),
+        since_time=args.since,  # a datetime (parsed by argparse) or None
         tail_lines=args.tail,
         follow=args.follow,
         timestamps=args.timestamps,
@@ -288,7 +277,7 @@ def _log_text(message: Any, prefix: bool) -> str | None:
 
 def events(client: Client, args: Args, out: IO[str]) -> None:
     """Events; without --follow, only those sent before the first heartbeat (the backlog)."""
-    stream = client.watch_events(parent=args.parent, filter=args.filter, since_time=_since(args))
+    stream = client.watch_events(parent=args.parent, filter=args.filter, since_time=args.since)
     for message in stream:
         if message.WhichOneof("payload") == "heartbeat":
             if not args.follow:

@@ -174,32 +174,33 @@ def as_dict(msg: Message) -> dict[str, Any]:
     return json_format.MessageToDict(msg, preserving_proto_field_name=True)
 
 
+def _dump(data: Any, fmt: str) -> str:
+    """``data`` in JSON (``fmt`` "json") or YAML (else)."""
+    if fmt == "json":
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+    return str(yaml.safe_dump(data, sort_keys=True))
+
+
 def render(items: Iterable[Message], kind: str, fmt: str) -> str:
     """Resources of one type (``kind``: its full proto name) in a format of FORMATS."""
     items = list(items)
-    if fmt == "json":
-        return json.dumps([as_dict(m) for m in items], indent=2, sort_keys=True) + "\n"
-    if fmt == "yaml":
-        return str(yaml.safe_dump([as_dict(m) for m in items], sort_keys=True))
+    if fmt in ("json", "yaml"):
+        return _dump([as_dict(m) for m in items], fmt)
     columns = [c for c in COLUMNS[kind] if fmt == "wide" or not c.wide]
     return table([[c.header for c in columns], *([str(c.value(m)) for c in columns] for m in items)])
 
 
 def render_one(msg: Message, fmt: str) -> str:
     """One resource: a one-row table, or the object itself in JSON or YAML."""
-    if fmt == "json":
-        return json.dumps(as_dict(msg), indent=2, sort_keys=True) + "\n"
-    if fmt == "yaml":
-        return str(yaml.safe_dump(as_dict(msg), sort_keys=True))
+    if fmt in ("json", "yaml"):
+        return _dump(as_dict(msg), fmt)
     return render([msg], msg.DESCRIPTOR.full_name, fmt)
 
 
 def render_plain(data: dict[str, Any], text: str, fmt: str) -> str:
     """A result that is no resource (a deletion): ``text`` in a table format, else ``data``."""
-    if fmt == "json":
-        return json.dumps(data, indent=2, sort_keys=True) + "\n"
-    if fmt == "yaml":
-        return str(yaml.safe_dump(data, sort_keys=True))
+    if fmt in ("json", "yaml"):
+        return _dump(data, fmt)
     return text + "\n"
 
 
