@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-from zanepool_server.drivers.logtime import timestamp_ns
+from zanepool_server.drivers.loglines import timestamp_ns
 from zanepool_server.drivers.swarm.logframes import LogDecoder
 from zanepool_server.model import LogStream
 

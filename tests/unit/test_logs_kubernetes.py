@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from zanepool_server.drivers.kubernetes.logs import MAX_LINE, _Lines
+from zanepool_server.drivers.kubernetes.logs import _Lines
+from zanepool_server.drivers.loglines import MAX_LINE
 from zanepool_server.model import LogStream
 
 BASE = int(datetime(2024, 5, 1, 12, 0, tzinfo=UTC).timestamp()) * 1_000_000_000

@@ -33,7 +33,7 @@ import aiohttp
 from zanepool_server.drivers.kubernetes import pods
 from zanepool_server.drivers.kubernetes.client import REQUEST_CAP, path
 from zanepool_server.drivers.kubernetes.errors import translate
-from zanepool_server.drivers.logtime import StampReader
+from zanepool_server.drivers.loglines import StampReader, line_text, split_lines
 from zanepool_server.errors import ClusterUnavailable, InvalidArgument, NotFound
 from zanepool_server.model import ContainerInfo, ContainerState, LogLine, LogStream
 
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 SETTLE = 5.0
 _LOOK_AGAIN = 0.25
 #: A line longer than this is cut (the kubelet's own limit is 16 KiB per runtime write).
-MAX_LINE = 64 * 1024
 
 
 class KubeLogs:
@@ -139,10 +138,7 @@ class _Lines:
 
     def feed(self, chunk: bytes, floor: int) -> list[LogLine]:
         """The lines ``chunk`` completes, those before ``floor`` (nanoseconds) left out."""
-        *complete, self._rest = (self._rest + chunk).split(b"\n")
-        if len(self._rest) > MAX_LINE:
-            complete.append(self._rest)
-            self._rest = b""
+        complete, self._rest = split_lines(self._rest, chunk)
         return [line for raw in complete if (line := self._line(raw)).ts_ns >= floor]
 
     def flush(self, floor: int) -> list[LogLine]:
@@ -155,7 +151,4 @@ class _Lines:
         ts, body = (self._last_ts, raw) if split is None else split
         self._rank = self._rank + 1 if ts == self._last_ts else 0
         self._last_ts = ts
-        text = body.decode("utf-8", "replace")
-        if text.endswith("\r"):
-            text = text[:-1]
-        return LogLine(self._source, ts, self._rank, text, self._stream, self._node_id)
+        return LogLine(self._source, ts, self._rank, line_text(body), self._stream, self._node_id)

@@ -8,14 +8,25 @@ frames, a frame may hold several lines, so bytes are gathered per stream until a
 
 Every line of a log goes through here, so the engine's usual frame (one whole line, nothing
 pending on its stream) takes a short way, and the timestamp is read from the bytes
-(``drivers.logtime``).
+(``drivers.loglines``).
 """
 
 from __future__ import annotations
 
 import struct
 
-from zanepool_server.drivers.logtime import DOT, DOT_B, SPACE, SPACE_B, STAMP_LEN, ZULU, ZULU_B, StampReader
+from zanepool_server.drivers.loglines import (
+    DOT,
+    DOT_B,
+    SPACE,
+    SPACE_B,
+    STAMP_LEN,
+    ZULU,
+    ZULU_B,
+    StampReader,
+    line_text,
+    split_lines,
+)
 from zanepool_server.model import LogLine, LogStream
 
 _HEADER = struct.Struct(">BxxxL")
@@ -25,8 +36,6 @@ NL = b"\n"
 #: Ranks are kept for at least this many recent timestamps (stdout and stderr interleave a
 #: little out of time order), at most twice as many (plus one chunk's worth).
 RANKS_KEPT = 64
-#: A line longer than this is cut (the engine itself splits at 16 KiB).
-MAX_LINE = 64 * 1024
 
 
 class LogDecoder:
@@ -77,9 +86,7 @@ class LogDecoder:
                 fraction = frames[start + DOT + 1 : start + ZULU]
                 if fraction.isdigit():
                     last_ts = ts = second_ns + int(fraction)
-                    text = frames[start + STAMP_LEN : stop - 1].decode("utf-8", "replace")
-                    if text.endswith("\r"):
-                        text = text.rstrip("\r")
+                    text = line_text(frames[start + STAMP_LEN : stop - 1])
                     index = ranks[ts] = ranks.get(ts, -1) + 1
                     append(LogLine(source, ts, index, text, stream, node))
                     continue
@@ -100,11 +107,7 @@ class LogDecoder:
         return out
 
     def _lines(self, stream: LogStream, data: bytes) -> list[LogLine]:
-        partial = self._partial.pop(stream, b"")
-        *complete, rest = (partial + data).split(b"\n") if partial else data.split(b"\n")
-        if len(rest) > MAX_LINE:
-            complete.append(rest)
-            rest = b""
+        complete, rest = split_lines(self._partial.pop(stream, b""), data)
         if rest:
             self._partial[stream] = rest
         return [self._line(stream, raw) for raw in complete]
@@ -116,9 +119,7 @@ class LogDecoder:
         else:
             ts, body = split
         self._last_ts = ts
-        text = body.decode("utf-8", "replace")
-        if text.endswith("\r"):
-            text = text.rstrip("\r")
+        text = line_text(body)
         index = self._rank(ts)
         return LogLine(self._source, ts, index, text, stream, self._node_id)
 

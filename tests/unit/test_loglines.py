@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from zanepool_server.drivers.logtime import STAMP_LEN, StampReader, timestamp_ns
+from zanepool_server.drivers.loglines import STAMP_LEN, StampReader, timestamp_ns
 
 SECOND = calendar.timegm(time.strptime("2024-05-01T12:00:00", "%Y-%m-%dT%H:%M:%S")) * 1_000_000_000
 

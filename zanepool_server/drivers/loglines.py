@@ -1,5 +1,6 @@
-"""Reading the RFC 3339 timestamp that starts every log line an engine or a kubelet sends
-(pure, no I/O): ``2024-05-01T12:00:00.123456789Z text``.
+"""What the log lines of every driver have in common (pure, no I/O): cutting a stream of
+bytes into lines, their text, and the RFC 3339 timestamp that starts every line an engine
+or a kubelet sends (``2024-05-01T12:00:00.123456789Z text``).
 
 Both drivers ask for timestamps, so every line of a log goes through here: the usual
 form (nine fraction digits, UTC) is read straight from the bytes, and the date is parsed
@@ -19,6 +20,26 @@ DOT, ZULU, SPACE = 19, 29, 30
 DOT_B, ZULU_B, SPACE_B = ord("."), ord("Z"), ord(" ")
 #: The usual stamp and its space.
 STAMP_LEN = 31
+
+
+#: A line longer than this is cut (an engine itself splits its lines at 16 KiB).
+MAX_LINE = 64 * 1024
+
+
+def split_lines(pending: bytes, data: bytes) -> tuple[list[bytes], bytes]:
+    """The whole lines of ``pending + data``, and the start of a line not ended yet (a line
+    longer than MAX_LINE is cut and counts as whole)."""
+    *complete, rest = (pending + data).split(b"\n") if pending else data.split(b"\n")
+    if len(rest) > MAX_LINE:
+        complete.append(rest)
+        rest = b""
+    return complete, rest
+
+
+def line_text(body: bytes) -> str:
+    """A line's text: invalid UTF-8 replaced, a trailing carriage return dropped."""
+    text = body.decode("utf-8", "replace")
+    return text.rstrip("\r") if text.endswith("\r") else text
 
 
 _RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)")
